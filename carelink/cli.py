@@ -1,0 +1,201 @@
+"""The `carelink` command.
+
+`run` and `link` are contracts that outside schedulers call (see docs/cli.md); the rest are
+the project's own. Each subcommand is a thin wrapper over a stage's public function: the CLI
+and the Airflow DAG call the same code. Heavy packages are imported inside the handlers so
+that `carelink --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from carelink.config import Settings
+
+log = logging.getLogger("carelink")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+class CommandError(Exception):
+    """A failure to report in one line and exit non-zero (no traceback for users)."""
+
+
+# --- handlers ------------------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from synthetic import generate_county, write_person_records
+
+    if args.person_records:
+        path = write_person_records(args.out, records=args.person_records, seed=args.seed)
+        print(f"person records written under {path}")
+        return 0
+    summary = generate_county(
+        args.out,
+        carers=args.carers,
+        seed=args.seed,
+        first_night=args.first_night,
+        nights=args.nights,
+        biased_practitioners=args.biased_practitioners,
+    )
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    from carelink.pipeline import stage_night
+
+    settings = _settings(args)
+    outcome = stage_night(settings, args.date)
+    for line in outcome.lines():
+        print(line)
+    return 0 if outcome.ok else 1
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    from linkage.cli_link import LinkInputError, link_csv_files
+
+    try:
+        summary = link_csv_files(list(args.inputs), args.out, pairs=args.pairs, model=args.model)
+    except LinkInputError as exc:
+        raise CommandError(str(exc)) from exc
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from carelink.airflow_runner import run_night
+
+    settings = _settings(args)
+    result = run_night(settings, args.date)
+    for line in result.lines():
+        print(line)
+    return result.exit_code
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from carelink.demo import run_demo
+
+    return run_demo(Path(args.data_dir) if args.data_dir else None, carers=args.carers)
+
+
+def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
+    import warehouse
+
+    settings = _settings(args)
+    revision = warehouse.upgrade(settings.warehouse_url)
+    print(f"warehouse at revision {revision}: {warehouse.describe_url(settings.warehouse_url)}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import warehouse
+
+    settings = _settings(args)
+    frame = warehouse.query(settings.warehouse_url, args.query)
+    print(frame.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        landing_dir=Path(args.landing).resolve() if getattr(args, "landing", None) else None,
+        las_url=getattr(args, "las_url", None),
+        warehouse_url=getattr(args, "warehouse", None),
+    )
+
+
+# --- parser --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="carelink",
+        description="Nightly linkage, quality checks and warehouse for unpaid-carer records.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="write a synthetic county (landing + truth)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--carers", type=int, default=3000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--first-night", type=_date, default=date(2026, 11, 22))
+    p.add_argument("--nights", type=int, default=3)
+    p.add_argument("--biased-practitioners", type=int, default=None,
+                   help="how many practitioners score optimistically (default: a few; 0: none)")
+    p.add_argument("--person-records", type=int, default=0, metavar="N",
+                   help="instead, write N canonical person records for linkage benchmarks")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("stage", help="extract and stage one night without Airflow or linkage")
+    _add_night_args(p)
+    p.set_defaults(func=cmd_stage)
+
+    p = sub.add_parser("run", help="run the nightly pipeline for one extract date (via Airflow)")
+    _add_night_args(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("link", help="deduplicate and link person records from CSV files")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT.csv")
+    p.add_argument("--out", type=Path, required=True, metavar="CLUSTERS.csv")
+    p.add_argument("--pairs", type=Path, metavar="PAIRS.csv")
+    p.add_argument("--model", type=Path, metavar="MODEL.json")
+    p.set_defaults(func=cmd_link)
+
+    p = sub.add_parser("demo", help="generate a county and run it through the pipeline")
+    p.add_argument("--data-dir", help="where to put it (default: CARELINK_DATA_DIR or ./data)")
+    p.add_argument("--carers", type=int, default=3000)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("warehouse", help="warehouse administration")
+    wsub = p.add_subparsers(dest="warehouse_command", required=True, metavar="ACTION")
+    w = wsub.add_parser("upgrade", help="apply schema migrations")
+    w.add_argument("--warehouse", metavar="URL")
+    w.set_defaults(func=cmd_warehouse_upgrade)
+
+    p = sub.add_parser("sql", help="run a query against the warehouse and print the result")
+    p.add_argument("query")
+    p.add_argument("--warehouse", metavar="URL")
+    p.add_argument("--max-rows", type=int, default=60)
+    p.set_defaults(func=cmd_sql)
+    return parser
+
+
+def _add_night_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--landing", metavar="DIR", help="landing folder (default: configuration)")
+    p.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--las-url", metavar="URL", help="LAS reporting database (SQLAlchemy URL)")
+    p.add_argument("--warehouse", metavar="URL", help="warehouse (SQLAlchemy URL)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        return int(args.func(args))
+    except CommandError as exc:
+        print(f"carelink {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

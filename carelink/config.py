@@ -1,0 +1,100 @@
+"""Every setting carelink uses, read from the environment in one place.
+
+Nothing else in the project reads environment variables: stages receive a `Settings`
+(or the individual values) from the CLI or the DAG. Defaults give an embedded set-up under
+`./data/` that needs nothing installed or started, which is what a new user's clone runs.
+
+| variable | default | meaning |
+| --- | --- | --- |
+| CARELINK_DATA_DIR | ./data | root of everything the pipeline writes locally |
+| CARELINK_LANDING | $CARELINK_DATA_DIR/landing | where the three sources deliver |
+| CARELINK_LAS_URL | sqlite:///$CARELINK_LANDING/las/las_reporting.db | LAS reporting database |
+| CARELINK_WAREHOUSE_URL | duckdb:///$CARELINK_DATA_DIR/warehouse.duckdb | the warehouse |
+| CARELINK_REPORTS_DIR | $CARELINK_DATA_DIR/reports | nightly, IG and Data Docs output |
+| CARELINK_MODELS_DIR | <package>/linkage/models | versioned linkage models + approvals |
+| CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque |
+| CARELINK_STALE_SHARE_THRESHOLD | 0.25 | practice stale share above which the gate warns |
+| AIRFLOW_HOME | $CARELINK_DATA_DIR/airflow | embedded Airflow (`carelink run`) |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    value = env.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration. Build with `Settings.from_env()`; override fields in tests."""
+
+    data_dir: Path
+    landing_dir: Path
+    las_url: str
+    warehouse_url: str
+    reports_dir: Path
+    models_dir: Path
+    stale_share_threshold: float = 0.25
+    person_key_secret_value: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = _path(env, "CARELINK_DATA_DIR", Path.cwd() / "data")
+        landing = _path(env, "CARELINK_LANDING", data_dir / "landing")
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "landing_dir": landing,
+            "las_url": env.get("CARELINK_LAS_URL") or default_las_url(landing),
+            "warehouse_url": env.get("CARELINK_WAREHOUSE_URL")
+            or f"duckdb:///{data_dir / 'warehouse.duckdb'}",
+            "reports_dir": _path(env, "CARELINK_REPORTS_DIR", data_dir / "reports"),
+            "models_dir": _path(env, "CARELINK_MODELS_DIR", PROJECT_ROOT / "linkage" / "models"),
+            "stale_share_threshold": float(env.get("CARELINK_STALE_SHARE_THRESHOLD", "0.25")),
+            "person_key_secret_value": env.get("CARELINK_PERSON_KEY_SECRET") or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "landing_dir" in overrides and "las_url" not in overrides and not env.get(
+            "CARELINK_LAS_URL"
+        ):
+            values["las_url"] = default_las_url(Path(str(values["landing_dir"])))
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.data_dir / "airflow"
+
+    @property
+    def work_dir(self) -> Path:
+        """Per-night intermediate files (extracts between tasks); safe to delete."""
+        return self.data_dir / "work"
+
+    def person_key_secret(self) -> bytes:
+        """The secret behind person keys.
+
+        Production sets CARELINK_PERSON_KEY_SECRET (an Airflow Variable or secret backend).
+        A local set-up gets a random one created on first use and kept beside the data, never in
+        the repository, so keys stay stable across nights on that machine.
+        """
+        if self.person_key_secret_value:
+            return self.person_key_secret_value.encode()
+        path = self.data_dir / ".person_key_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+def default_las_url(landing_dir: Path) -> str:
+    return f"sqlite:///{landing_dir / 'las' / 'las_reporting.db'}"

@@ -1,0 +1,66 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from carelink import codelists
+from carelink.cli import build_parser
+from carelink.config import Settings
+
+
+def test_defaults_are_embedded_under_the_data_dir(tmp_path):
+    s = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path)})
+    assert s.warehouse_url == f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    assert s.las_url == f"sqlite:///{tmp_path / 'landing' / 'las' / 'las_reporting.db'}"
+    assert s.reports_dir == tmp_path / "reports"
+
+
+def test_landing_override_moves_the_default_las_database(tmp_path):
+    s = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path)}, landing_dir=tmp_path / "elsewhere")
+    assert "elsewhere/las/las_reporting.db" in s.las_url
+
+
+def test_explicit_urls_win(tmp_path):
+    s = Settings.from_env(
+        {"CARELINK_DATA_DIR": str(tmp_path), "CARELINK_WAREHOUSE_URL": "postgresql://x/y"},
+        las_url="sqlite:///las.db",
+    )
+    assert s.warehouse_url == "postgresql://x/y" and s.las_url == "sqlite:///las.db"
+
+
+def test_person_key_secret_is_created_once_and_kept(tmp_path):
+    s = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path)})
+    first = s.person_key_secret()
+    assert len(first) == 64 and s.person_key_secret() == first
+    assert (tmp_path / ".person_key_secret").stat().st_mode & 0o077 == 0
+    env = {"CARELINK_DATA_DIR": str(tmp_path), "CARELINK_PERSON_KEY_SECRET": "from-a-vault"}
+    assert Settings.from_env(env).person_key_secret() == b"from-a-vault"
+
+
+def test_code_lists_ship_with_the_package():
+    assert len(codelists.practices()) == 47
+    assert codelists.breakdown_reason_for_label("Death of the cared-for person").code == (
+        "CARED_FOR_DIED"
+    )
+    assert codelists.breakdown_reason_for_label("death of the  cared-for PERSON").category == (
+        "unavoidable"
+    )
+    assert "King's Lynn and West Norfolk" in codelists.district_names()
+
+
+def test_contract_subcommands_exist():
+    parser = build_parser()
+    args = parser.parse_args(["run", "--landing", "x", "--date", "2026-11-24"])
+    assert args.command == "run"
+    args = parser.parse_args(["link", "a.csv", "b.csv", "--out", "c.csv", "--pairs", "p.csv"])
+    assert args.inputs == [Path("a.csv"), Path("b.csv")]
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = (
+        "import sys, carelink.cli; carelink.cli.build_parser();"
+        "heavy = [m for m in ('pandas', 'splink', 'great_expectations', 'airflow')"
+        " if m in sys.modules];"
+        "print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
