@@ -14,6 +14,8 @@ Nothing else in the project reads environment variables: stages receive a `Setti
 | CARELINK_MODELS_DIR | <package>/linkage/models | versioned linkage models + approvals |
 | CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque |
 | CARELINK_STALE_SHARE_THRESHOLD | 0.25 | practice stale share above which the gate warns |
+| CARELINK_ALERT_WEBHOOK | (none: alerts off) | URL that receives a JSON note when a task fails |
+| CARELINK_EXTRACT_RETRY_DELAY | 120 | seconds before an unreachable source is retried (doubling) |
 | AIRFLOW_HOME | $CARELINK_DATA_DIR/airflow | embedded Airflow (`carelink run`) |
 """
 
@@ -45,6 +47,8 @@ class Settings:
     reports_dir: Path
     models_dir: Path
     stale_share_threshold: float = 0.25
+    alert_webhook: str | None = None
+    extract_retry_delay_seconds: int = 120
     person_key_secret_value: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -62,6 +66,8 @@ class Settings:
             "models_dir": _path(env, "CARELINK_MODELS_DIR", PROJECT_ROOT / "linkage" / "models"),
             "stale_share_threshold": float(env.get("CARELINK_STALE_SHARE_THRESHOLD", "0.25")),
             "person_key_secret_value": env.get("CARELINK_PERSON_KEY_SECRET") or None,
+            "alert_webhook": env.get("CARELINK_ALERT_WEBHOOK") or None,
+            "extract_retry_delay_seconds": int(env.get("CARELINK_EXTRACT_RETRY_DELAY", "120")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "landing_dir" in overrides and "las_url" not in overrides and not env.get(
@@ -69,6 +75,21 @@ class Settings:
         ):
             values["las_url"] = default_las_url(Path(str(values["landing_dir"])))
         return cls(**values)  # type: ignore[arg-type]
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as CARELINK_* variables, for processes (Airflow tasks) that rebuild
+        them with `from_env()`. The person-key secret is not included: it stays where it is
+        (its own variable or the file under the data folder)."""
+        return {
+            "CARELINK_DATA_DIR": str(self.data_dir),
+            "CARELINK_LANDING": str(self.landing_dir),
+            "CARELINK_LAS_URL": self.las_url,
+            "CARELINK_WAREHOUSE_URL": self.warehouse_url,
+            "CARELINK_REPORTS_DIR": str(self.reports_dir),
+            "CARELINK_MODELS_DIR": str(self.models_dir),
+            "CARELINK_STALE_SHARE_THRESHOLD": str(self.stale_share_threshold),
+            "CARELINK_EXTRACT_RETRY_DELAY": str(self.extract_retry_delay_seconds),
+        }
 
     @property
     def airflow_home(self) -> Path:

@@ -14,17 +14,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from carelink.errors import SourceError
 from sources.tables import TABLES_BY_NAME
 
+__all__ = ["ExtractStatus", "FileAccount", "QuarantinedRow", "SourceError", "SourceExtract"]
+
 ExtractStatus = Literal["extracted", "absent", "rejected"]
-
-
-class SourceError(Exception):
-    """A source could not be read at all (unreachable database, unreadable folder).
-
-    Distinct from bad data: bad rows are quarantined and bad files rejected, which are
-    results, not errors. A SourceError is worth retrying; bad data is not.
-    """
 
 
 @dataclass(frozen=True)

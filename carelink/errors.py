@@ -1,0 +1,32 @@
+"""Exceptions that cross stage boundaries, in a module light enough for DAG files to import
+(the DAG's retry policy names them at parse time).
+
+The distinction that matters to operations: an unavailable source is worth retrying; bad
+data is not — retrying a truncated file or a failed quality gate gives the same answer.
+"""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """A source could not be read at all (database unreachable, folder unreadable).
+
+    Transient by assumption: the extract task retries it with backoff.
+    """
+
+
+class BadDataError(Exception):
+    """A night's data for one source cannot be trusted: never retried, reported, and that
+    source's load is skipped while the others go on."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+class ExtractRejected(BadDataError):
+    """The extract itself failed its delivery checks (manifest, checksum, schema)."""
+
+
+class GateBlocked(BadDataError):
+    """A critical expectation failed for the source's extract."""

@@ -1,0 +1,168 @@
+"""
+# carers_nightly
+
+Every night at 02:00 (Europe/London) carelink takes the previous day's extracts from the three
+sources, checks them, links people across them, flags stale GP registers and Carers Star
+scoring bias, and loads the warehouse. The night's **extract date** is the day before the run
+(the provider's export that ran at 01:00 on the 25th is the 24th's extract); a manual run or
+backfill may set it with the `extract_date` parameter.
+
+## Tasks
+
+- `extract_<source>` reads the provider snapshot folder, the LAS reporting database
+  (incrementally) or the new GP register files; types rows, quarantines bad ones and accounts
+  for every row. Retried with backoff when the source is unreachable; a rejected delivery (bad
+  manifest or checksum, missing column) fails at once and only that source's branch stops.
+- `validate_<source>` is the Great Expectations gate: results to `dq.validation_results`,
+  Data Docs to the night's report folder. A critical failure blocks that source (the
+  warehouse keeps its previous data); warnings load. Never retried.
+- `stage_<source>` writes the extract to `staging.*` in one transaction with its quarantine
+  rows and run-ledger entry.
+- `link_persons` runs Splink with the approved model over everyone staged, keeps person keys
+  stable, resolves caring relationships and writes the IG linkage report. It runs whatever
+  happened to each source (trigger rule all_done).
+- `cross_source_checks` finds stale GP register entries, Star scoring bias and linkage
+  anomalies; a critical linkage-sanity failure stops the load.
+- `load_warehouse` loads dimensions, facts and marts in one transaction.
+- `write_reports` writes the nightly HTML report.
+
+A source with nothing new tonight (no provider folder, no new GP files) is **skipped**, which is
+not a failure.
+
+## Rerun a night
+
+    carelink run --date 2026-11-24            # same code path, in-process
+    airflow dags trigger carers_nightly -c '{"extract_date": "2026-11-24"}'
+
+Rerunning a date leaves the warehouse as one run would. Backfill a range:
+`airflow backfill create --dag-id carers_nightly --from-date 2026-11-01 --to-date 2026-11-07`.
+See docs/operations.md for reading a failed run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from carelink import pipeline
+from carelink.notify import on_task_failure
+
+SOURCES = ("provider", "las", "gp")
+STAGED_ASSETS = {s: Asset(f"carelink://warehouse/staging/{s}") for s in SOURCES}
+WAREHOUSE_ASSET = Asset("carelink://warehouse/marts")
+
+# Unreachable sources are retried; everything else (bad data, bugs) fails at once.
+EXTRACT_RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception="carelink.errors.SourceError",
+            action=RetryAction.RETRY,
+            reason="source unreachable; retrying with backoff",
+        )
+    ],
+    default=RetryAction.FAIL,
+)
+
+default_args = {
+    "owner": "carelink-data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": on_task_failure,
+}
+
+
+def _night() -> tuple[object, object, str]:
+    """(settings, extract date, run id) for the running task."""
+    ctx = get_current_context()
+    extract_date = pipeline.extract_date_for(ctx["logical_date"], ctx["params"].get("extract_date"))
+    return pipeline.task_settings(), extract_date, ctx["run_id"]
+
+
+@dag(
+    dag_id="carers_nightly",
+    schedule="0 2 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["carelink", "nightly", "linkage", "quality"],
+    default_args=default_args,
+    doc_md=__doc__,
+    params={
+        "extract_date": Param(
+            None, type=["null", "string"], format="date",
+            description="Extract date to process (default: the day before the run)",
+        )
+    },
+)
+def carers_nightly() -> None:
+    staged = []
+    for source in SOURCES:
+
+        @task(
+            task_id=f"extract_{source}",
+            retries=3,
+            retry_exponential_backoff=2.0,
+            max_retry_delay=timedelta(minutes=30),
+            retry_delay=timedelta(seconds=pipeline.extract_retry_delay_seconds()),
+            retry_policy=EXTRACT_RETRY_POLICY,
+            execution_timeout=timedelta(minutes=45),
+            doc_md=f"Extract the {source} source for the night (see the DAG docs).",
+        )
+        def extract(source: str = source) -> dict:
+            settings, extract_date, run_id = _night()
+            summary = pipeline.run_extract(settings, source, extract_date, run_id)
+            if summary["status"] == "absent":
+                raise AirflowSkipException(summary["message"] or f"no new {source} extract")
+            if summary["status"] == "rejected":
+                raise AirflowFailException(summary["message"])
+            return summary
+
+        @task(task_id=f"validate_{source}", retries=0,
+              doc_md=f"Great Expectations gate for the {source} extract.")
+        def validate(extract_summary: dict, source: str = source) -> dict:
+            settings, extract_date, run_id = _night()
+            gate = pipeline.run_gate(settings, source, extract_date, run_id)
+            if gate["blocked"]:
+                raise AirflowFailException(gate["message"])
+            return gate
+
+        @task(task_id=f"stage_{source}", outlets=[STAGED_ASSETS[source]],
+              doc_md=f"Write the {source} extract to staging in one transaction.")
+        def stage(gate_summary: dict, source: str = source) -> dict:
+            settings, extract_date, run_id = _night()
+            return pipeline.run_stage(settings, source, extract_date, run_id)
+
+        staged.append(stage(validate(extract())))
+
+    @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1))
+    def link_persons(_: list) -> dict:
+        """Link everyone staged (whatever happened to each source tonight)."""
+        settings, extract_date, run_id = _night()
+        return pipeline.run_linkage(settings, extract_date, run_id)
+
+    @task
+    def cross_source_checks(_: dict) -> dict:
+        settings, extract_date, run_id = _night()
+        checks = pipeline.run_cross_source_checks(settings, extract_date, run_id)
+        if checks["blocked"]:
+            raise AirflowFailException(checks["message"])
+        return checks
+
+    @task(outlets=[WAREHOUSE_ASSET])
+    def load_warehouse(_: dict) -> dict:
+        settings, extract_date, run_id = _night()
+        return pipeline.run_load(settings, extract_date, run_id)
+
+    @task(trigger_rule="all_done")
+    def write_reports(_: dict) -> dict:
+        settings, extract_date, run_id = _night()
+        return pipeline.run_reports(settings, extract_date, run_id)
+
+    write_reports(load_warehouse(cross_source_checks(link_persons(staged))))
+
+
+carers_nightly()
