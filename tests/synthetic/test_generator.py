@@ -1,0 +1,114 @@
+"""The synthetic county: calibrated to the evaluation, shaped exactly as the specifications
+say, deterministic for a seed, and honest about its ground truth."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from synthetic import generate_county, write_person_records
+from synthetic.calibration import check
+from synthetic.gp import EMIS_COLUMNS, SYSTMONE_COLUMNS
+from synthetic.provider import FILES
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("county")
+    summary = generate_county(out, carers=600, seed=7, first_night=date(2026, 11, 22),
+                              nights=3)
+    return out, summary
+
+
+def test_calibrated_to_the_evaluation_at_its_scale(tmp_path: Path) -> None:
+    # The evaluation's service saw 7,956 carers; at that scale every figure must be within
+    # its stated tolerance (synthetic/calibration.py).
+    summary = generate_county(tmp_path, carers=7956, seed=2024, nights=1)
+    assert check(summary.calibration) == []
+    assert 18 <= summary.calibration["carer_age_min"] and summary.calibration[
+        "carer_age_max"] <= 92
+
+
+def test_provider_folders_follow_the_spec(county) -> None:
+    out, _ = county
+    folders = sorted(p.name for p in (out / "landing" / "provider").iterdir())
+    assert folders == ["2026-11-22", "2026-11-24"]  # the second night is missing on purpose
+    folder = out / "landing" / "provider" / "2026-11-22"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["extract_date"] == "2026-11-22"
+    for name, columns in FILES.items():
+        data = (folder / name).read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf") and b"\r\n" in data
+        assert hashlib.sha256(data).hexdigest() == manifest["files"][name]["sha256"]
+        rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+        assert rows[0] == columns
+        assert len(rows) - 1 == manifest["files"][name]["rows"]
+
+
+def test_las_database_has_the_spec_views(county) -> None:
+    out, summary = county
+    con = sqlite3.connect(out / "landing" / "las" / "las_reporting.db")
+    try:
+        cols = {r[1] for r in con.execute("pragma table_info(person)")}
+        assert {"person_id", "nhs_number", "forename", "surname", "date_of_birth", "gender",
+                "address", "postcode", "district", "ethnicity", "date_of_death",
+                "last_updated"} == cols
+        merges = con.execute("select count(*) from person_merge").fetchone()[0]
+        next_of_kin = con.execute("select count(*) from person_relationship where "
+                                  "relationship_type = 'Next of kin'").fetchone()[0]
+        newest = con.execute("select max(last_updated) from person").fetchone()[0]
+    finally:
+        con.close()
+    assert merges > 0 and next_of_kin > 0
+    assert newest < "2026-11-25"  # nothing after the last night
+    assert summary.las_rows["person"] > 0
+
+
+def test_gp_registers_in_both_layouts_with_planted_faults(county) -> None:
+    out, _ = county
+    files = sorted((out / "landing" / "gp").glob("*.csv"))
+    headers = {tuple(next(csv.reader(f.read_text(encoding="utf-8-sig").splitlines())))
+               for f in files}
+    assert tuple(EMIS_COLUMNS) in headers and tuple(SYSTMONE_COLUMNS) in headers
+    faults = list(csv.DictReader((out / "truth" / "planted_faults.csv").open()))
+    kinds = {f["fault"] for f in faults}
+    assert {"unknown_practice", "unknown_layout", "missing_night", "duplicate_key",
+            "bad_date", "empty_key"} <= kinds
+
+
+def test_truth_records_use_the_contract_keys(county) -> None:
+    out, _ = county
+    records = list(csv.DictReader((out / "truth" / "records.csv").open()))
+    prefixes = {r["source_record_key"].split(":")[0] for r in records}
+    assert prefixes == {"provider", "las", "gp"}
+    assert any(":cared_for:" in r["source_record_key"] and r["source_record_key"]
+               .startswith("gp:") for r in records)
+    negatives = {r["kind"] for r in csv.DictReader((out / "truth" / "hard_negatives.csv").open())}
+    assert {"same_surname_same_address", "twins"} <= negatives
+    stale = [r for r in csv.DictReader((out / "truth" / "gp_entries.csv").open())
+             if r["true_reasons"]]
+    assert stale, "some GP entries must be stale"
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    def digest(root: Path) -> dict[str, str]:
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted((root / "landing").rglob("*")) if p.is_file()
+                and p.suffix != ".db"}
+
+    generate_county(tmp_path / "a", carers=200, seed=3, nights=1)
+    generate_county(tmp_path / "b", carers=200, seed=3, nights=1)
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+
+
+def test_person_records_for_benchmarks(tmp_path: Path) -> None:
+    folder = write_person_records(tmp_path, records=5000, seed=1)
+    total = sum(sum(1 for _ in (folder / f"{s}.csv").open()) - 1 for s in ("provider", "las", "gp"))
+    truth = sum(1 for _ in (folder / "truth.csv").open()) - 1
+    assert total == truth == 5000
