@@ -1,0 +1,356 @@
+"""Reader for the GP practices' monthly carer-register files.
+
+Files land as `<landing>/gp/<practice_ods>_<YYYYMM>.csv`. The newest file per practice is that
+practice's current register, so a night stages, for each practice whose newest file is new or
+changed since the last successful night, the whole of that file; the caller then replaces the
+practice's earlier register with it (`state["practices_replaced"]`). Practices whose newest
+file is unchanged are left alone, and so are practices whose new file had to be rejected
+(unknown layout, unknown practice): their last good register stays current.
+
+Only files for months up to the extract date's month are considered, so a backfilled night
+sees no register from its future.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+import re
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from carelink import codelists
+from carelink.codelists import Practice
+from carelink.errors import SourceError
+from carelink.identity import (
+    DateFormatError,
+    clean_text,
+    is_valid_postcode,
+    normalise_nhs_number,
+    normalise_postcode,
+    normalise_sex,
+    parse_date_emis,
+    parse_date_iso,
+)
+from sources.result import FileAccount, QuarantinedRow, SourceExtract
+from sources.tables import GP_REGISTER_ENTRY, StagedTable
+
+__all__ = ["EMIS_COLUMNS", "FILE_NAME", "SYSTMONE_COLUMNS", "extract"]
+
+log = logging.getLogger(__name__)
+
+SOURCE = "gp"
+FILE_NAME = re.compile(r"^(?P<ods>[A-Z][0-9]{5})_(?P<year>[0-9]{4})(?P<month>0[1-9]|1[0-2])\.csv$")
+
+EMIS_COLUMNS = (
+    "NHS Number", "Title", "First Name", "Surname", "Date of Birth", "Sex", "Postcode",
+    "Carer Code", "Carer Code Term", "Date Recorded", "Last Carer Review",
+    "No Longer Carer Date", "Cared For NHS Number", "Cared For Name",
+)
+SYSTMONE_COLUMNS = (
+    "NHSNumber", "Forename", "Surname", "DOB", "Gender", "PostCode", "CarerCode", "CodeDate",
+    "ReviewDate", "CeasedDate", "CaredForNHSNumber", "CaredForForename", "CaredForSurname",
+    "CaredForDOB",
+)
+EMIS, SYSTMONE = "EMIS Web", "SystmOne"
+
+# Staged column ← source column, per layout (None: the layout has no such column).
+_LAYOUT_MAP: dict[str, dict[str, str | None]] = {
+    EMIS: {
+        "nhs_number": "NHS Number", "title": "Title", "first_name": "First Name",
+        "last_name": "Surname", "date_of_birth": "Date of Birth", "sex": "Sex",
+        "postcode": "Postcode", "carer_code": "Carer Code", "carer_code_term": "Carer Code Term",
+        "date_recorded": "Date Recorded", "last_review_date": "Last Carer Review",
+        "no_longer_carer_date": "No Longer Carer Date",
+        "cared_for_nhs_number": "Cared For NHS Number", "cared_for_name": "Cared For Name",
+        "cared_for_first_name": None, "cared_for_last_name": None,
+        "cared_for_date_of_birth": None,
+    },
+    SYSTMONE: {
+        "nhs_number": "NHSNumber", "title": None, "first_name": "Forename",
+        "last_name": "Surname", "date_of_birth": "DOB", "sex": "Gender",
+        "postcode": "PostCode", "carer_code": "CarerCode", "carer_code_term": None,
+        "date_recorded": "CodeDate", "last_review_date": "ReviewDate",
+        "no_longer_carer_date": "CeasedDate", "cared_for_nhs_number": "CaredForNHSNumber",
+        "cared_for_name": None, "cared_for_first_name": "CaredForForename",
+        "cared_for_last_name": "CaredForSurname", "cared_for_date_of_birth": "CaredForDOB",
+    },
+}
+_DATE_FIELDS = ("date_of_birth", "date_recorded", "last_review_date", "no_longer_carer_date",
+                "cared_for_date_of_birth")
+_DATE_FORMAT = {EMIS: "DD-Mon-YYYY", SYSTMONE: "YYYY-MM-DD"}
+
+
+class _RowFault(ValueError):
+    """One row that cannot be staged; quarantined with its row number."""
+
+
+@dataclass
+class _File:
+    path: Path
+    name: str
+    sha256: str
+    ods: str | None = None
+    month: date | None = None
+
+
+# --- public ----------------------------------------------------------------------------------
+
+
+def extract(
+    landing_dir: Path,
+    extract_date: date,
+    seen_files: dict[str, str] | None = None,
+    practices: Mapping[str, Practice] | None = None,
+) -> SourceExtract:
+    """Stage the current register of every practice whose newest file is new or changed.
+
+    `seen_files` (file name → sha256) is the state of the last successful night; a file is
+    "changed" when its sha256 differs, which is how a re-sent file under the same name is
+    picked up. The returned state's `files` is `seen_files` updated with every file examined
+    tonight; the pipeline commits it only when the night succeeds.
+    """
+    seen = dict(seen_files or {})
+    known = codelists.practices() if practices is None else practices
+    folder = landing_dir / "gp"
+    result = SourceExtract(source=SOURCE, extract_date=extract_date, status="extracted")
+    result.tables[GP_REGISTER_ENTRY.name] = _frame(GP_REGISTER_ENTRY, [])
+    result.state = {"files": seen, "practices_replaced": []}
+
+    if not folder.exists():
+        result.status = "absent"
+        result.message = "no gp folder in the landing area"
+        return result
+    try:
+        entries = sorted(p for p in folder.iterdir() if p.is_file())
+        files = [_File(p, p.name, _sha256(p)) for p in entries]
+    except OSError as exc:
+        raise SourceError(f"gp landing folder unreadable: {type(exc).__name__}") from exc
+    if not files:
+        result.status = "absent"
+        result.message = "gp folder is empty"
+        return result
+
+    this_month = extract_date.replace(day=1)
+    by_practice: dict[str, list[_File]] = {}
+    rows: list[dict[str, Any]] = []
+    replaced: list[str] = []
+    unchanged = rejected = 0
+
+    def reject(f: _File, reason: str) -> None:
+        nonlocal rejected
+        rejected += 1
+        result.quarantine.append(QuarantinedRow(SOURCE, f.name, None, reason))
+        result.files.append(FileAccount(f.name, status="rejected"))
+        _copy_to_quarantine(landing_dir, extract_date, f.path)
+
+    def skip(f: _File) -> None:
+        result.files.append(FileAccount(f.name, status="unchanged"))
+
+    for f in files:
+        match = FILE_NAME.match(f.name)
+        if match is None:
+            if seen.get(f.name) == f.sha256:
+                skip(f)  # rejected on an earlier night and not touched since
+            else:
+                reject(f, "file name not <practice_ods>_<YYYYMM>.csv")
+            seen[f.name] = f.sha256
+            continue
+        f.ods = match["ods"]
+        f.month = date(int(match["year"]), int(match["month"]), 1)
+        if f.month > this_month:
+            continue  # the future, for a backfilled night: not examined, not remembered
+        by_practice.setdefault(f.ods, []).append(f)
+
+    for ods in sorted(by_practice):
+        practice_files = sorted(by_practice[ods], key=lambda f: f.month or date.min)
+        newest = practice_files[-1]
+        for older in practice_files[:-1]:
+            skip(older)  # superseded by the newest month: never staged
+            seen[older.name] = older.sha256
+        is_new = seen.get(newest.name) != newest.sha256
+        seen[newest.name] = newest.sha256
+        if not is_new:
+            unchanged += 1
+            skip(newest)
+            continue
+        if ods not in known:
+            reject(newest, f"practice {ods} not in the practice list")
+            continue
+        parsed = _read_register(newest, extract_date)
+        if isinstance(parsed, str):
+            reject(newest, parsed)
+            continue
+        good, bad, raw_header = parsed
+        rows.extend(good)
+        result.quarantine.extend(q for q, _ in bad)
+        result.files.append(FileAccount(newest.name, rows_read=len(good) + len(bad),
+                                        rows_staged=len(good), rows_quarantined=len(bad)))
+        if bad:
+            _write_quarantined_rows(landing_dir, extract_date, newest.name, raw_header, bad)
+        replaced.append(ods)
+
+    result.tables[GP_REGISTER_ENTRY.name] = _frame(GP_REGISTER_ENTRY, rows)
+    result.state = {"files": seen, "practices_replaced": sorted(replaced)}
+    quarantined_rows = sum(1 for q in result.quarantine if q.row_number is not None)
+    result.message = (
+        f"{len(replaced)} practice registers new or changed ({unchanged} unchanged); "
+        f"{rejected} file{'s' if rejected != 1 else ''} quarantined"
+        + (f"; {quarantined_rows} rows quarantined" if quarantined_rows else "")
+    )
+    log.info("gp: %s", result.message)
+    return result
+
+
+# --- one file --------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _layout(header: list[str]) -> str | None:
+    names = [h.strip() for h in header]
+    if set(names) == set(EMIS_COLUMNS) and len(names) == len(EMIS_COLUMNS):
+        return EMIS
+    if set(names) == set(SYSTMONE_COLUMNS) and len(names) == len(SYSTMONE_COLUMNS):
+        return SYSTMONE
+    return None
+
+
+def _read_register(
+    f: _File, extract_date: date
+) -> str | tuple[list[dict[str, Any]], list[tuple[QuarantinedRow, list[str]]], list[str]]:
+    """(staged rows, quarantined (entry, raw row) pairs, raw header), or a whole-file reason."""
+    try:
+        text = f.path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    records = csv.reader(io.StringIO(text, newline=""))
+    header = next(records, None)
+    if not header or not any(h.strip() for h in header):
+        return "empty file: no header row"
+    layout = _layout(header)
+    if layout is None:
+        return "unknown layout: header matches neither EMIS Web nor SystmOne"
+    names = [h.strip() for h in header]
+    assert f.ods is not None and f.month is not None
+
+    good: list[dict[str, Any]] = []
+    bad: list[tuple[QuarantinedRow, list[str]]] = []
+    k = 0
+    for record in records:
+        k += 1  # k counts every data record so that it matches the file
+        if not record or all(not v.strip() for v in record):
+            k -= 1  # a blank line is not a row
+            continue
+        try:
+            if len(record) != len(names):
+                raise _RowFault(f"row {k}: {len(record)} fields, header has {len(names)}")
+            mapped = _map_row(dict(zip(names, record, strict=True)), layout, k)
+        except _RowFault as fault:
+            bad.append((QuarantinedRow(SOURCE, f.name, k, str(fault)), record))
+            continue
+        mapped.update(
+            practice_ods=f.ods, snapshot_month=f.month, layout=layout, entry_number=k,
+            extract_date=extract_date, source_file=f.name, source_row=k,
+        )
+        good.append(mapped)
+    return good, bad, header
+
+
+def _map_row(raw: dict[str, str], layout: str, k: int) -> dict[str, Any]:
+    mapping = _LAYOUT_MAP[layout]
+
+    def value(field: str) -> str | None:
+        column = mapping[field]
+        return clean_text(raw.get(column)) if column else None
+
+    nhs, nhs_valid = normalise_nhs_number(value("nhs_number"))
+    if nhs is None:
+        raise _RowFault(f"row {k}: no NHS number: the register entry cannot be keyed")
+    parse = parse_date_emis if layout == EMIS else parse_date_iso
+    dates: dict[str, date | None] = {}
+    for field in _DATE_FIELDS:
+        try:
+            dates[field] = parse(value(field))
+        except DateFormatError:
+            raise _RowFault(
+                f"row {k}: bad date in {mapping[field]} (expected {_DATE_FORMAT[layout]})"
+            ) from None
+    cared_nhs, cared_valid = normalise_nhs_number(value("cared_for_nhs_number"))
+    postcode = normalise_postcode(value("postcode"))
+    return {
+        "nhs_number": nhs,
+        "nhs_number_valid": nhs_valid,
+        "title": value("title"),
+        "first_name": value("first_name"),
+        "last_name": value("last_name"),
+        "date_of_birth": dates["date_of_birth"],
+        "sex": normalise_sex(value("sex")),
+        "postcode": postcode,
+        "postcode_valid": is_valid_postcode(postcode),
+        "carer_code": value("carer_code"),
+        "carer_code_term": value("carer_code_term"),
+        "date_recorded": dates["date_recorded"],
+        "last_review_date": dates["last_review_date"],
+        "no_longer_carer_date": dates["no_longer_carer_date"],
+        "cared_for_nhs_number": cared_nhs,
+        "cared_for_nhs_number_valid": cared_valid,
+        "cared_for_name": value("cared_for_name"),
+        "cared_for_first_name": value("cared_for_first_name"),
+        "cared_for_last_name": value("cared_for_last_name"),
+        "cared_for_date_of_birth": dates["cared_for_date_of_birth"],
+    }
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def _frame(table: StagedTable, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """A DataFrame in the contract's column order with nullable types that survive Parquet."""
+    df = pd.DataFrame(list(rows), columns=table.column_names)
+    for col in table.columns:
+        if col.type == "integer":
+            df[col.name] = df[col.name].astype("Int64")
+        elif col.type == "boolean":
+            df[col.name] = df[col.name].astype("boolean")
+        elif col.type == "date":
+            df[col.name] = df[col.name].astype("object")
+    return df
+
+
+def _quarantine_folder(landing_dir: Path, extract_date: date) -> Path:
+    folder = landing_dir / "quarantine" / SOURCE / extract_date.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _copy_to_quarantine(landing_dir: Path, extract_date: date, path: Path) -> None:
+    """The whole file, byte for byte, to the restricted quarantine folder."""
+    shutil.copyfile(path, _quarantine_folder(landing_dir, extract_date) / path.name)
+
+
+def _write_quarantined_rows(
+    landing_dir: Path, extract_date: date, name: str, header: list[str],
+    bad: list[tuple[QuarantinedRow, list[str]]],
+) -> None:
+    """The quarantined rows as delivered, with their row number and reason appended."""
+    target = _quarantine_folder(landing_dir, extract_date) / name
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*(h.strip() for h in header), "_row_number", "_reason"])
+        for q, record in bad:
+            writer.writerow([*record, q.row_number, q.reason])

@@ -1,0 +1,226 @@
+"""Tests for the GP carer-register reader, with hand-made EMIS Web and SystmOne files."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carelink.codelists import Practice
+from sources import gp
+
+NIGHT = date(2026, 11, 24)
+PRACTICES = {
+    "D82001": Practice("D82001", "Thetford Health Centre", "Breckland", "EMIS Web"),
+    "D82002": Practice("D82002", "Dereham Medical Practice", "Breckland", "SystmOne"),
+}
+EMIS_HEADER = ",".join(gp.EMIS_COLUMNS)
+S1_HEADER = ",".join(gp.SYSTMONE_COLUMNS)
+
+EMIS_ROWS = [
+    "943 476 5919,Mrs,Jane,Smith,07-Mar-1956,Female,nr1 3qu,224484003,Patient themselves "
+    "providing care,12-Jan-2020,,,943 476 5919,John Smith (husband)",
+    "123 456 7890,Mr,Bob,Jones,01-Feb-1940,Male,NR2 1AA,918a,Is a carer,01-Jan-2015,"
+    "02-Feb-2020,03-Mar-2021,,",  # invalid NHS number: kept, flagged
+    ",Ms,No,Number,01-Feb-1940,Female,NR2 1AA,918a,Is a carer,01-Jan-2015,,,,",  # no NHS
+    "943 476 5919,Ms,Bad,Date,31-Feb-1940,Unknown,NR2 1AA,918a,Is a carer,01-Jan-2015,,,,",
+    "943 476 5919,Mx,Ind,Sex,01-Feb-1980,Indeterminate,NR2 1AA,224484003,Patient themselves "
+    "providing care,01-Jan-2015,,,,",
+]
+S1_ROWS = [
+    "9434765919,Sam,Brown,1960-05-01,M,NR3 2BB,224484003,2021-06-01,,,,Pat,Brown,1935-01-02",
+    "9434765919,Sue,Green,1962-05-01,F,NR3 2BB,224484003,2021-06-01,2022-01-01,,,,,",
+]
+
+
+def _write(folder: Path, name: str, header: str, rows: list[str], *, bom=False, crlf=False):
+    folder.mkdir(parents=True, exist_ok=True)
+    newline = "\r\n" if crlf else "\n"
+    text = newline.join([header, *rows]) + newline
+    data = text.encode("utf-8")
+    (folder / name).write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return folder / name
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _landing(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    gp_dir = landing / "gp"
+    _write(gp_dir, "D82001_202611.csv", EMIS_HEADER, EMIS_ROWS, bom=True, crlf=True)
+    _write(gp_dir, "D82002_202611.csv", S1_HEADER, S1_ROWS)
+    return landing
+
+
+def _run(landing: Path, seen=None, night=NIGHT):
+    return gp.extract(landing, night, seen_files=seen, practices=PRACTICES)
+
+
+def test_emis_layout_with_bom_and_crlf(tmp_path):
+    result = _run(_landing(tmp_path))
+    df = result.tables["gp_register_entry"]
+    assert list(df.columns) == gp.GP_REGISTER_ENTRY.column_names
+    emis = df[df.practice_ods == "D82001"].set_index("entry_number")
+    assert list(emis.index) == [1, 2, 5]  # rows 3 and 4 quarantined; k matches the file
+    first = emis.loc[1]
+    assert first["layout"] == "EMIS Web"
+    assert first["nhs_number"] == "9434765919" and first["nhs_number_valid"]
+    assert first["date_of_birth"] == date(1956, 3, 7)
+    assert first["date_recorded"] == date(2020, 1, 12)
+    assert first["sex"] == "F" and first["title"] == "Mrs"
+    assert first["postcode"] == "NR1 3QU" and first["postcode_valid"]
+    assert first["cared_for_name"] == "John Smith (husband)"
+    assert first["cared_for_nhs_number"] == "9434765919" and first["cared_for_nhs_number_valid"]
+    assert first["snapshot_month"] == date(2026, 11, 1)
+    assert first["source_file"] == "D82001_202611.csv" and first["source_row"] == 1
+    assert first["carer_code_term"] == "Patient themselves providing care"
+    assert pd.isna(first["last_review_date"])
+    second = emis.loc[2]
+    assert second["nhs_number"] == "1234567890" and not second["nhs_number_valid"]
+    assert second["last_review_date"] == date(2020, 2, 2)
+    assert second["no_longer_carer_date"] == date(2021, 3, 3)
+    assert not second["cared_for_nhs_number_valid"]
+    assert emis.loc[5, "sex"] == "X"
+
+
+def test_systmone_layout_with_lf(tmp_path):
+    result = _run(_landing(tmp_path))
+    df = result.tables["gp_register_entry"]
+    s1 = df[df.practice_ods == "D82002"].set_index("entry_number")
+    assert list(s1.index) == [1, 2]
+    first = s1.loc[1]
+    assert first["layout"] == "SystmOne" and first["sex"] == "M"
+    assert first["date_of_birth"] == date(1960, 5, 1)
+    assert pd.isna(first["carer_code_term"]) and pd.isna(first["title"])
+    assert (first["cared_for_first_name"], first["cared_for_last_name"]) == ("Pat", "Brown")
+    assert first["cared_for_date_of_birth"] == date(1935, 1, 2)
+    assert pd.isna(first["cared_for_name"])
+    assert s1.loc[2, "last_review_date"] == date(2022, 1, 1)
+    assert s1.loc[2, "sex"] == "F"
+
+
+def test_row_faults_quarantined_with_row_numbers_and_accounts_balance(tmp_path):
+    landing = _landing(tmp_path)
+    result = _run(landing)
+    reasons = {(q.file, q.row_number): q.reason for q in result.quarantine}
+    assert reasons[("D82001_202611.csv", 3)] == (
+        "row 3: no NHS number: the register entry cannot be keyed"
+    )
+    assert "row 4: bad date in Date of Birth" in reasons[("D82001_202611.csv", 4)]
+    assert "31-Feb" not in " ".join(reasons.values())  # no row content in reasons
+    accounts = {f.file: f for f in result.files}
+    emis = accounts["D82001_202611.csv"]
+    assert (emis.rows_read, emis.rows_staged, emis.rows_quarantined) == (5, 3, 2)
+    assert all(f.balanced for f in result.files)
+    copied = landing / "quarantine" / "gp" / NIGHT.isoformat() / "D82001_202611.csv"
+    assert copied.exists() and "_reason" in copied.read_text().splitlines()[0]
+    assert result.state["practices_replaced"] == ["D82001", "D82002"]
+    assert result.status == "extracted"
+    assert result.message.startswith("2 practice registers new or changed (0 unchanged)")
+
+
+def test_newest_file_per_practice_wins_and_older_is_not_staged(tmp_path):
+    landing = _landing(tmp_path)
+    _write(landing / "gp", "D82002_202610.csv", S1_HEADER, S1_ROWS[:1])
+    result = _run(landing)
+    df = result.tables["gp_register_entry"]
+    assert set(df[df.practice_ods == "D82002"]["source_file"]) == {"D82002_202611.csv"}
+    accounts = {f.file: f for f in result.files}
+    assert accounts["D82002_202610.csv"].status == "unchanged"
+    assert accounts["D82002_202610.csv"].rows_read == 0
+    assert "D82002_202610.csv" in result.state["files"]
+
+
+def test_future_month_ignored_on_a_backfill(tmp_path):
+    landing = _landing(tmp_path)
+    _write(landing / "gp", "D82002_202612.csv", S1_HEADER, S1_ROWS[:1])
+    result = _run(landing)
+    assert "D82002_202612.csv" not in {f.file for f in result.files}
+    assert "D82002_202612.csv" not in result.state["files"]
+    df = result.tables["gp_register_entry"]
+    assert set(df["snapshot_month"]) == {date(2026, 11, 1)}
+
+
+def test_second_night_skips_unchanged_and_reprocesses_resent_file(tmp_path):
+    landing = _landing(tmp_path)
+    first = _run(landing)
+    seen = first.state["files"]
+    assert set(seen) == {"D82001_202611.csv", "D82002_202611.csv"}
+
+    second = _run(landing, seen=seen, night=date(2026, 11, 25))
+    assert second.rows_staged == 0
+    assert second.state["practices_replaced"] == []
+    assert {f.status for f in second.files} == {"unchanged"}
+    assert second.status == "extracted"
+    assert "0 practice registers new or changed (2 unchanged)" in second.message
+
+    resent = _write(landing / "gp", "D82002_202611.csv", S1_HEADER, S1_ROWS[:1])
+    third = _run(landing, seen=second.state["files"], night=date(2026, 11, 26))
+    assert third.state["practices_replaced"] == ["D82002"]
+    assert len(third.tables["gp_register_entry"]) == 1
+    assert third.state["files"]["D82002_202611.csv"] == _sha(resent)
+    assert third.state["files"]["D82001_202611.csv"] == seen["D82001_202611.csv"]
+
+
+def test_unknown_practice_unknown_layout_and_bad_name_quarantined(tmp_path):
+    landing = _landing(tmp_path)
+    gp_dir = landing / "gp"
+    _write(gp_dir, "D99999_202611.csv", S1_HEADER, S1_ROWS)
+    _write(gp_dir, "D82002_202611.csv", "NHS,Name,Born", ["9434765919,A B,1960-01-01"])
+    _write(gp_dir, "register november.csv", S1_HEADER, S1_ROWS)
+    result = _run(landing)
+    whole = {q.file: q.reason for q in result.quarantine if q.row_number is None}
+    assert whole == {
+        "D99999_202611.csv": "practice D99999 not in the practice list",
+        "D82002_202611.csv": "unknown layout: header matches neither EMIS Web nor SystmOne",
+        "register november.csv": "file name not <practice_ods>_<YYYYMM>.csv",
+    }
+    assert result.state["practices_replaced"] == ["D82001"]
+    accounts = {f.file: f for f in result.files}
+    assert {accounts[n].status for n in whole} == {"rejected"}
+    assert all(f.balanced for f in result.files)
+    qdir = landing / "quarantine" / "gp" / NIGHT.isoformat()
+    for name in whole:
+        assert (qdir / name).read_bytes() == (gp_dir / name).read_bytes()
+    assert "3 files quarantined" in result.message
+
+
+def test_absent_when_folder_missing_or_empty(tmp_path):
+    assert _run(tmp_path).status == "absent"
+    (tmp_path / "gp").mkdir()
+    result = _run(tmp_path)
+    assert result.status == "absent"
+    assert list(result.tables["gp_register_entry"].columns) == gp.GP_REGISTER_ENTRY.column_names
+
+
+def test_default_practice_list_is_used(tmp_path):
+    landing = _landing(tmp_path)
+    result = gp.extract(landing, NIGHT)
+    assert "D82001" in result.state["practices_replaced"]
+
+
+def test_extract_round_trips_through_save_and_load(tmp_path):
+    from sources.result import SourceExtract
+
+    result = _run(_landing(tmp_path))
+    loaded = SourceExtract.load(result.save(tmp_path / "out"))
+    assert len(loaded.tables["gp_register_entry"]) == 5
+    assert loaded.state == result.state
+
+
+def test_unreadable_folder_raises_source_error(tmp_path, monkeypatch):
+    from carelink.errors import SourceError
+
+    landing = _landing(tmp_path)
+
+    def refuse(self):
+        raise PermissionError("denied")
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with pytest.raises(SourceError, match="unreadable"):
+        _run(landing)

@@ -1,0 +1,255 @@
+"""Tests for the LAS reporting-database reader, against a small SQLite copy of its views."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carelink.errors import SourceError
+from sources import las
+from sources.tables import LAS_VIEWS
+
+NIGHT = date(2026, 11, 24)
+SINCE = datetime(2026, 11, 23, 23, 10)
+VALID_NHS = "9434765919"
+
+SCHEMA = """
+CREATE TABLE person (person_id INTEGER, nhs_number VARCHAR(10), forename TEXT, surname TEXT,
+    date_of_birth DATE, gender TEXT, address TEXT, postcode TEXT, district TEXT, ethnicity TEXT,
+    date_of_death DATE, last_updated TIMESTAMP);
+CREATE TABLE person_relationship (relationship_id INTEGER, person_id INTEGER,
+    related_person_id INTEGER, relationship_type TEXT, carer_relationship TEXT,
+    start_date DATE, end_date DATE, last_updated TIMESTAMP);
+CREATE TABLE assessment (assessment_id INTEGER, person_id INTEGER, assessment_type TEXT,
+    assessment_date DATE, carer_fatigue_noted BOOLEAN, carers_service_contact TEXT,
+    last_updated TIMESTAMP);
+CREATE TABLE care_package (package_id INTEGER, person_id INTEGER,
+    primary_support_reason TEXT, setting TEXT, start_date DATE, end_date DATE,
+    weekly_cost NUMERIC(10,2), includes_contingency BOOLEAN, funding TEXT,
+    last_updated TIMESTAMP);
+CREATE TABLE person_merge (old_person_id INTEGER, new_person_id INTEGER, merged_at TIMESTAMP);
+"""
+
+
+def _person(pid, updated, dob="1950-03-07", nhs=VALID_NHS, gender="Female"):
+    return (pid, nhs, "Ann", "Smith", dob, gender, "1 High St", "nr1 3qu", "Norwich",
+            "White", None, updated)
+
+
+@pytest.fixture
+def las_db(tmp_path: Path) -> tuple[str, sqlite3.Connection]:
+    path = tmp_path / "las.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)
+    conn.executemany(
+        "INSERT INTO person VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            _person(1, "2026-01-05 10:00:00"),
+            _person(2, "2026-11-23T22:40:00", gender="Male", nhs="1234567890"),  # 30 min early
+            _person(3, "2026-11-24 08:00:00", gender="Unknown"),
+            _person(4, "2026-11-25 00:00:01"),  # after the night: never seen
+            _person(5, "2026-11-24 09:00:00", dob="31/02/1950"),  # bad date
+            _person(6, "2026-11-24 09:30:00"),  # merged into 3
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO person_relationship VALUES (?,?,?,?,?,?,?,?)",
+        [(10, 1, 3, "Main informal carer", "Spouse", "2020-01-01", None,
+          "2026-11-24 07:00:00")],
+    )
+    conn.executemany(
+        "INSERT INTO assessment VALUES (?,?,?,?,?,?,?)",
+        [
+            (20, 1, "Care Act assessment", "2026-11-01", 1, "Yes", "2026-11-24 07:00:00"),
+            (21, 1, "Review", "2026-11-02", 0, None, "2026-11-24 07:00:00"),
+            (22, 1, "Review", "2026-11-03", "Y", None, "2026-11-24 07:00:00"),
+            (23, 1, "Review", "2026-11-04", "N", None, "2026-11-24 07:00:00"),
+            (24, 1, "Review", "2026-11-05", None, None, "2026-11-24 07:00:00"),
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO care_package VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [
+            (30, 1, "Physical support - personal care support", "Community", "2025-05-01",
+             None, 312.5, 1, "Council funded", "2026-11-24 07:00:00"),
+            (31, 1, "Something else", "Residential care", "2025-05-01", "2026-01-01",
+             "100.00", 0, "Joint", "2026-11-24 07:00:00"),
+            (None, 1, None, "Community", None, None, None, None, None, "2026-11-24 07:00:00"),
+            (30, 1, None, "Community", None, None, None, None, None, "2026-11-24 07:30:00"),
+        ],
+    )
+    conn.execute("INSERT INTO person_merge VALUES (6, 3, '2026-11-24 09:30:00')")
+    conn.commit()
+    yield f"sqlite:///{path}", conn
+    conn.close()
+
+
+def test_full_extract_maps_every_view(las_db, tmp_path):
+    url, _ = las_db
+    result = las.extract(url, NIGHT, landing_dir=tmp_path / "landing")
+    assert result.status == "extracted"
+    assert set(result.tables) == {t.name for t in LAS_VIEWS.values()}
+    for table in LAS_VIEWS.values():
+        assert list(result.tables[table.name].columns) == table.column_names
+    people = result.tables["las_person"].set_index("person_id")
+    assert sorted(people.index) == [1, 2, 3, 6]  # 4 is after the night, 5 quarantined
+    assert people.loc[1, "date_of_birth"] == date(1950, 3, 7)
+    assert people.loc[1, "postcode"] == "NR1 3QU" and people.loc[1, "postcode_valid"]
+    assert people.loc[1, "nhs_number_valid"] and not people.loc[2, "nhs_number_valid"]
+    assert (people.loc[1, "sex"], people.loc[2, "sex"], people.loc[3, "sex"]) == ("F", "M", "U")
+    assert people.loc[2, "gender"] == "Male"
+    assert people.loc[1, "source_file"] == "person"
+    assert people.loc[1, "extract_date"] == NIGHT
+    assert people["source_row"].isna().all()
+    assert result.message.startswith("full extract (first run)")
+    assert result.state["high_water_mark"] == "2026-11-24T09:30:00"
+    for account in result.files:
+        assert account.balanced, account
+
+
+def test_incremental_uses_one_hour_overlap_and_ends_at_the_night(las_db):
+    url, _ = las_db
+    result = las.extract(url, NIGHT, since=SINCE)
+    ids = list(result.tables["las_person"]["person_id"])
+    assert ids == [2, 3, 6]  # 2 was updated 30 minutes before `since`; 1 is old; 4 is future
+    assert "incremental since 2026-11-23T23:10:00 (1h overlap)" in result.message
+
+
+def test_nothing_new_keeps_the_previous_watermark(las_db):
+    url, _ = las_db
+    later = datetime(2026, 11, 30, 12, 0)
+    result = las.extract(url, NIGHT, since=later)
+    assert result.rows_staged == 0
+    assert result.state["high_water_mark"] == later.isoformat()
+
+
+def test_merges_set_merged_into(las_db):
+    url, _ = las_db
+    result = las.extract(url, NIGHT)
+    people = result.tables["las_person"].set_index("person_id")
+    assert people.loc[6, "merged_into"] == 3
+    assert people["merged_into"].isna().sum() == 3
+    merges = result.tables["las_person_merge"]
+    assert list(merges["old_person_id"]) == [6] and list(merges["new_person_id"]) == [3]
+    assert result.state["merges_applied"] == 1
+
+
+def test_bad_date_null_key_and_duplicate_are_quarantined(las_db, tmp_path):
+    url, _ = las_db
+    landing = tmp_path / "landing"
+    result = las.extract(url, NIGHT, landing_dir=landing)
+    reasons = {(q.file, q.row_number): q.reason for q in result.quarantine}
+    # person ordered by key: 1, 2, 3, 5 (4 outside the window) → 5 is row 4
+    assert reasons[("person", 4)] == "person_id 5: bad date in date_of_birth"
+    # care_package ordered by key: NULL first in SQLite, then 30, 30, 31
+    assert "no package_id" in reasons[("care_package", 1)]
+    assert "package_id 30: duplicate key" in reasons[("care_package", 3)]
+    packages = result.tables["las_care_package"]
+    assert list(packages["package_id"]) == [30, 31]
+    assert packages.iloc[0]["setting"] == "Community" and packages.iloc[0]["funding"]
+    account = {f.file: f for f in result.files}["care_package"]
+    assert (account.rows_read, account.rows_staged, account.rows_quarantined) == (4, 2, 2)
+    written = landing / "quarantine" / "las" / NIGHT.isoformat() / "person.csv"
+    assert written.exists() and "_reason" in written.read_text().splitlines()[0]
+    assert "31/02/1950" not in " ".join(q.reason for q in result.quarantine)
+
+
+def test_booleans_costs_and_support_reason_codes(las_db):
+    url, _ = las_db
+    result = las.extract(url, NIGHT)
+    fatigue = list(result.tables["las_assessment"]["carer_fatigue_noted"])
+    assert fatigue[:4] == [True, False, True, False]
+    assert fatigue[4] is None or str(fatigue[4]) == "<NA>"
+    packages = result.tables["las_care_package"].set_index("package_id")
+    assert packages.loc[30, "weekly_cost"] == pytest.approx(312.5)
+    assert packages.loc[31, "weekly_cost"] == pytest.approx(100.0)
+    assert packages.loc[30, "includes_contingency"] == True  # noqa: E712 - pandas boolean
+    assert packages.loc[30, "primary_support_reason_code"] == "PHYS_PERSONAL"
+    assert pd.isna(packages.loc[31, "primary_support_reason_code"])
+    rel = result.tables["las_person_relationship"].iloc[0]
+    assert rel["start_date"] == date(2020, 1, 1) and rel["end_date"] is None
+
+
+def test_extract_round_trips_through_save_and_load(las_db, tmp_path):
+    from sources.result import SourceExtract
+
+    url, _ = las_db
+    result = las.extract(url, NIGHT)
+    loaded = SourceExtract.load(result.save(tmp_path / "out"))
+    assert len(loaded.tables["las_person"]) == len(result.tables["las_person"])
+
+
+def test_unreachable_database_raises_source_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'las.sqlite'}"
+    with pytest.raises(SourceError, match="LAS database"):
+        las.extract(url, NIGHT)
+
+
+def test_password_is_masked_in_the_error():
+    url = "postgresql+psycopg://reader:s3cret@127.0.0.1:1/las"
+    with pytest.raises(SourceError) as info:
+        las.extract(url, NIGHT)
+    assert "s3cret" not in str(info.value)
+    assert "127.0.0.1" in str(info.value)
+
+
+def test_missing_view_or_column_names_it(las_db):
+    url, conn = las_db
+    conn.execute("DROP TABLE person_merge")
+    conn.commit()
+    with pytest.raises(SourceError, match="person_merge"):
+        las.extract(url, NIGHT)
+    conn.execute("CREATE TABLE person_merge (old_person_id INTEGER, merged_at TIMESTAMP)")
+    conn.commit()
+    with pytest.raises(SourceError, match="new_person_id"):
+        las.extract(url, NIGHT)
+
+
+@pytest.mark.postgres
+def test_postgres_typed_views(postgres_admin_url):
+    """Real engines deliver date, datetime, bool and Decimal objects rather than text."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"las_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(postgres_admin_url)
+    ddl = SCHEMA.replace("BOOLEAN", "boolean").replace("TIMESTAMP", "timestamp")
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+            conn.execute(sa.text(f"SET search_path TO {schema}"))
+            for statement in filter(str.strip, ddl.split(";")):
+                conn.execute(sa.text(statement))
+            conn.execute(sa.text(
+                "INSERT INTO person VALUES (1, :nhs, 'Ann', 'Smith', '1950-03-07', 'Female',"
+                " '1 High St', 'NR1 3QU', 'Norwich', 'White', NULL, '2026-11-23 22:40:00'),"
+                " (2, NULL, 'Bo', 'Li', NULL, 'Other', NULL, NULL, NULL, NULL, NULL,"
+                " '2026-11-25 01:00:00')"), {"nhs": VALID_NHS})
+            conn.execute(sa.text(
+                "INSERT INTO assessment VALUES (20, 1, 'Review', '2026-11-01', true, 'Yes',"
+                " '2026-11-24 07:00:00')"))
+            conn.execute(sa.text(
+                "INSERT INTO care_package VALUES (30, 1, 'Physical support - personal care"
+                " support', 'Community', '2025-05-01', NULL, 312.50, false, 'Joint',"
+                " '2026-11-24 07:00:00')"))
+        url = sa.engine.make_url(postgres_admin_url).update_query_dict(
+            {"options": f"-csearch_path={schema}"}
+        )
+        result = las.extract(url.render_as_string(hide_password=False), NIGHT, since=SINCE)
+        people = result.tables["las_person"]
+        assert list(people["person_id"]) == [1]
+        assert people.iloc[0]["date_of_birth"] == date(1950, 3, 7)
+        assert bool(result.tables["las_assessment"].iloc[0]["carer_fatigue_noted"]) is True
+        package = result.tables["las_care_package"].iloc[0]
+        assert package["weekly_cost"] == pytest.approx(312.5)
+        assert bool(package["includes_contingency"]) is False
+        assert result.state["high_water_mark"] == "2026-11-24T07:00:00"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
