@@ -28,6 +28,7 @@ from warehouse.migrate import (
     head_revision,
     upgrade_engine,
 )
+from warehouse.nightly import LoadInputMissing, load_night
 from warehouse.roles import create_roles
 
 
@@ -41,8 +42,26 @@ def upgrade(url: str) -> str:
 
 
 __all__ = [
-    "StageResult", "WarehouseBehind", "append_rows", "create_roles", "current_revision",
-    "describe_url", "ensure_current", "head_revision", "make_engine", "query", "query_frame",
-    "read_linkage_state", "read_source_state", "read_staging", "record_blocked",
-    "replace_rows", "stage_extract", "table_row_history", "upgrade", "upgrade_engine",
+    "LoadInputMissing",
+    "StageResult",
+    "WarehouseBehind",
+    "load_night",
+    "append_rows",
+    "create_roles",
+    "current_revision",
+    "describe_url",
+    "ensure_current",
+    "head_revision",
+    "make_engine",
+    "query",
+    "query_frame",
+    "read_linkage_state",
+    "read_source_state",
+    "read_staging",
+    "record_blocked",
+    "replace_rows",
+    "stage_extract",
+    "table_row_history",
+    "upgrade",
+    "upgrade_engine",
 ]

@@ -172,7 +172,7 @@ _table(
     "marts.sustainment",
     _c("carer_key", TEXT), _c("check_type", TEXT), _c("still_caring", TEXT),
     _c("breakdown_reason_code", TEXT), _c("category", TEXT), _c("category_as_recorded", TEXT),
-    _c("star_1", INT), _c("star_2", INT), _c("run_id", TEXT),
+    _c("star_1", INT), _c("star_2", INT), _c("run_id", TEXT), _c("check_date", DATE),
 )
 _table(
     "marts.service_contact_in_las",
@@ -184,7 +184,62 @@ _table(
     _c("cared_for_key", TEXT), _c("primary_support_reason", TEXT), _c("annual_cost", MONEY),
     _c("change_from_previous_year", MONEY), _c("includes_contingency", BOOL),
     _c("carer_fatigue_noted", BOOL), _c("carer_known_to_service", BOOL), _c("run_id", TEXT),
+    _c("year_ending", DATE),
 )
+
+# --- the conformed layer (revision 0002): dimensions and facts, pseudonymous -----------------
+# Analysts build their own questions on these; the contract marts above answer the
+# evaluation's. Person-level facts carry person keys only, never a source's identifiers.
+
+DIMENSIONAL: dict[str, tuple[tuple[str, object], ...]] = {
+    "marts.dim_date": (("date_key", DATE), ("year", INT), ("month", INT), ("quarter", INT),
+                       ("month_start", DATE), ("financial_year", TEXT)),
+    "marts.dim_person": (("person_key", TEXT), ("age_band", TEXT), ("sex", TEXT),
+                         ("district", TEXT), ("is_carer", BOOL), ("is_cared_for", BOOL),
+                         ("in_provider", BOOL), ("in_las", BOOL), ("in_gp", BOOL),
+                         ("deceased", BOOL)),
+    "marts.dim_practice": (("practice_ods", TEXT), ("practice_name", TEXT), ("district", TEXT),
+                           ("clinical_system", TEXT)),
+    "marts.dim_practitioner": (("practitioner_ref", TEXT), ("readings", INT), ("carers", INT)),
+    "marts.dim_need": (("need", TEXT), ("source", TEXT), ("code", TEXT)),
+    "marts.dim_breakdown_reason": (("code", TEXT), ("label", TEXT), ("category", TEXT)),
+    "marts.fact_referral": (("carer_key", TEXT), ("referral_date", DATE),
+                            ("referral_source", TEXT), ("status", TEXT), ("closed_date", DATE),
+                            ("district", TEXT), ("hours_caring_per_week", TEXT),
+                            ("employment_status", TEXT)),
+    "marts.fact_pathway_assessment": (("assessment_ref", TEXT), ("carer_key", TEXT),
+                                      ("stage", TEXT), ("assessment_date", DATE),
+                                      ("practitioner_ref", TEXT), ("risk_level", TEXT),
+                                      ("risk_level_as_recorded", TEXT), ("outcome", TEXT)),
+    "marts.fact_star_reading": (("star_ref", TEXT), ("carer_key", TEXT), ("reading", INT),
+                                ("assessment_date", DATE), ("days_to_record", INT),
+                                ("practitioner_ref", TEXT), ("completed_with", TEXT),
+                                ("total_score", INT), ("carer_self_rating", INT)),
+    "marts.fact_sustainment_check": (("check_ref", TEXT), ("carer_key", TEXT),
+                                     ("check_type", TEXT), ("plan_agreed_date", DATE),
+                                     ("due_date", DATE), ("check_date", DATE),
+                                     ("still_caring", TEXT), ("breakdown_reason_code", TEXT),
+                                     ("category", TEXT), ("category_as_recorded", TEXT)),
+    "marts.fact_support_plan": (("plan_ref", TEXT), ("carer_key", TEXT), ("plan_type", TEXT),
+                                ("agreed_date", DATE), ("closed_date", DATE),
+                                ("support_items", TEXT)),
+    "marts.fact_las_assessment": (("assessment_id", INT), ("person_key", TEXT),
+                                  ("assessment_type", TEXT), ("assessment_date", DATE),
+                                  ("carer_fatigue_noted", BOOL),
+                                  ("carers_service_contact", TEXT)),
+    "marts.fact_care_package": (("package_id", INT), ("person_key", TEXT),
+                                ("primary_support_reason", TEXT), ("setting", TEXT),
+                                ("start_date", DATE), ("end_date", DATE),
+                                ("weekly_cost", MONEY), ("includes_contingency", BOOL),
+                                ("funding", TEXT)),
+    "marts.fact_gp_register_entry": (("snapshot_month", DATE), ("practice_ods", TEXT),
+                                     ("carer_key", TEXT), ("entry_number", INT),
+                                     ("carer_code", TEXT), ("date_recorded", DATE),
+                                     ("last_review_date", DATE), ("no_longer_carer_date", DATE),
+                                     ("names_cared_for", BOOL)),
+}
+for _name, _columns in DIMENSIONAL.items():
+    _table(_name, *[_c(col, type_) for col, type_ in _columns], _c("run_id", TEXT))
 
 # The objects the warehouse contract names, with the columns it names (extra columns such as
 # `run_id` are allowed). Tests check both engines against this.

@@ -1,0 +1,160 @@
+"""The night's load on a generated county: every contract mart filled, the analyst queries
+answer, marts hold no identifiers, reruns replace, and a failure mid-load changes nothing.
+
+The linkage outputs here are a deliberately simple stand-in (records grouped by valid NHS
+number) so that the warehouse is tested on its own; the linkage stage has its own tests.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import warehouse
+from carelink.config import Settings
+from carelink.pipeline import stage_night
+from synthetic import generate_county
+
+NIGHT = date(2026, 11, 22)
+QUERIES = Path(__file__).resolve().parents[2] / "docs" / "analyst-queries.sql"
+
+
+def _records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    rows = []
+    for r in staged["provider_carer"].itertuples():
+        rows.append(("provider:carer:" + r.carer_ref, "carer", "provider",
+                     r.nhs_number if r.nhs_number_valid else None))
+    for r in staged["provider_cared_for"].itertuples():
+        rows.append(("provider:cared_for:" + r.cared_for_ref, "cared_for", "provider",
+                     r.nhs_number if r.nhs_number_valid else None))
+    for r in staged["las_person"].itertuples():
+        rows.append((f"las:{r.person_id}", "person", "las",
+                     r.nhs_number if r.nhs_number_valid else None))
+    for r in staged["gp_register_entry"].itertuples():
+        rows.append((f"gp:{r.practice_ods}:{r.nhs_number}", "carer", "gp",
+                     r.nhs_number if r.nhs_number_valid else None))
+    df = pd.DataFrame(rows, columns=["source_record_key", "role", "source", "nhs"])
+    df = df.drop_duplicates("source_record_key")
+    group = [n if isinstance(n, str) and n else k
+             for n, k in zip(df["nhs"], df["source_record_key"], strict=True)]
+    numbering: dict[str, int] = {}
+    df["person_key"] = [f"pk_{numbering.setdefault(g, len(numbering)):06d}" for g in group]
+    return df.drop(columns="nhs")
+
+
+def write_linkage(folder: Path, staged: dict[str, pd.DataFrame]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    records = _records(staged)
+    records.to_parquet(folder / "records.parquet")
+    records[["source_record_key", "person_key"]].to_parquet(folder / "person_xref.parquet")
+    pd.DataFrame(columns=["retired_key", "surviving_key"]).to_parquet(
+        folder / "person_key_history.parquet")
+    keys = dict(zip(records["source_record_key"], records["person_key"], strict=True))
+    cf = staged["provider_cared_for"]
+    pd.DataFrame({
+        "carer_key": [keys["provider:carer:" + r] for r in cf["carer_ref"]],
+        "cared_for_key": [keys["provider:cared_for:" + r] for r in cf["cared_for_ref"]],
+        "sources": "provider", "first_seen": NIGHT, "ended_on": None, "end_reason": None,
+    }).to_parquet(folder / "caring_relationship.parquet")
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("county")
+    generate_county(out, carers=500, seed=8, first_night=NIGHT, nights=1)
+    return out
+
+
+@pytest.fixture
+def loaded(warehouse_url, county, tmp_path):
+    url = warehouse_url
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path)},
+                                 landing_dir=county / "landing", warehouse_url=url)
+    stage_night(settings, NIGHT)
+    engine = warehouse.make_engine(url)
+    write_linkage(tmp_path / "linkage", warehouse.read_staging(engine))
+    warehouse.load_night(engine, extract_date=NIGHT, run_id="r1",
+                         linkage_dir=tmp_path / "linkage", checks_dir=tmp_path / "checks")
+    yield engine, tmp_path
+    engine.dispose()
+
+
+def _snapshot(engine) -> dict[str, int]:
+    tables = warehouse.query_frame(engine, "select table_schema, table_name from "
+                                   "information_schema.tables where table_schema in "
+                                   "('marts', 'linkage')")
+    return {f"{s}.{t}": int(warehouse.query_frame(engine, f"select count(*) as n from {s}.{t}")
+                            ["n"][0]) for s, t in zip(tables.iloc[:, 0], tables.iloc[:, 1],
+                                                      strict=True)}
+
+
+def test_contract_marts_are_filled(loaded) -> None:
+    engine, _ = loaded
+    counts = _snapshot(engine)
+    for name in ("marts.carers_known", "marts.star_change", "marts.sustainment",
+                 "marts.service_contact_in_las", "marts.care_packages", "marts.dim_person",
+                 "marts.fact_star_reading", "marts.fact_gp_register_entry",
+                 "linkage.person_xref"):
+        assert counts[name] > 0, name
+
+
+def test_every_analyst_query_runs(loaded) -> None:
+    engine, _ = loaded
+    blocks = re.split(r"^-- name: ", QUERIES.read_text(), flags=re.M)[1:]
+    assert len(blocks) >= 9
+    for block in blocks:
+        name, _, sql = block.partition("\n")
+        frame = warehouse.query_frame(engine, sql.strip().rstrip(";"))
+        assert not frame.empty, name
+
+
+def test_marts_hold_no_identifiers(loaded, county) -> None:
+    engine, _ = loaded
+    people = pd.read_csv(county / "truth" / "people.csv", dtype=str)
+    names = set(people["last_name"].str.upper()) - {"LONG", "SHORT", "HILL", "WOOD", "ROSE"}
+    nhs = set(people["nhs_number"])
+    dobs = set(people["date_of_birth"])
+    postcodes = set(people["postcode"].str.replace(" ", ""))
+    tables = warehouse.query_frame(engine, "select table_name from information_schema.tables "
+                                   "where table_schema = 'marts'")["table_name"]
+    for t in tables:
+        frame = warehouse.query_frame(engine, f"select * from marts.{t}")
+        for column in frame.columns:
+            values = {str(v) for v in frame[column].dropna().unique()}
+            assert not values & nhs, f"marts.{t}.{column} holds NHS numbers"
+            assert not {v.upper() for v in values} & names, f"marts.{t}.{column} holds names"
+            assert not {v.replace(" ", "").upper() for v in values} & postcodes, \
+                f"marts.{t}.{column} holds full postcodes"
+            if t != "dim_date":
+                assert not values & dobs or column.endswith(("date", "_on", "month",
+                                                              "first_seen", "year_ending")), \
+                    f"marts.{t}.{column} may hold dates of birth"
+
+
+def test_rerun_replaces_and_failure_leaves_nothing(loaded, monkeypatch) -> None:
+    engine, folder = loaded
+    before = _snapshot(engine)
+    warehouse.load_night(engine, extract_date=NIGHT, run_id="r1",
+                         linkage_dir=folder / "linkage", checks_dir=folder / "checks")
+    assert _snapshot(engine) == before
+
+    import warehouse.nightly as nightly
+
+    real = nightly.replace_rows
+    calls = {"n": 0}
+
+    def failing(conn, qualified, df, where=None):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise RuntimeError("injected failure mid-load")
+        return real(conn, qualified, df, where)
+
+    monkeypatch.setattr(nightly, "replace_rows", failing)
+    with pytest.raises(RuntimeError, match="injected"):
+        warehouse.load_night(engine, extract_date=NIGHT, run_id="r2",
+                             linkage_dir=folder / "linkage", checks_dir=folder / "checks")
+    assert _snapshot(engine) == before
