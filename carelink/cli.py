@@ -89,7 +89,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from carelink.demo import run_demo
 
-    return run_demo(Path(args.data_dir) if args.data_dir else None, carers=args.carers)
+    return run_demo(Path(args.data_dir) if args.data_dir else None, carers=args.carers,
+                    full_pipeline=not args.stage_only)
 
 
 def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
@@ -159,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate a county and run it through the pipeline")
     p.add_argument("--data-dir", help="where to put it (default: CARELINK_DATA_DIR or ./data)")
     p.add_argument("--carers", type=int, default=3000)
+    p.add_argument("--stage-only", action="store_true",
+                   help="stop after staging the three sources (no Airflow, linkage or gate)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("warehouse", help="warehouse administration")

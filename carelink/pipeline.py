@@ -1,0 +1,346 @@
+"""The nightly pipeline as plain functions, one per task.
+
+The Airflow DAG (`dags/carers_nightly.py`) calls these, and so does the CLI; there is one path
+for the data. Tasks hand over through the night's work folder (`<data>/work/<date>/`) so that
+each can be retried or rerun alone, and every function is keyed by the extract date, never by
+the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from carelink.config import Settings
+
+log = logging.getLogger(__name__)
+
+SOURCES: tuple[Literal["provider", "las", "gp"], ...] = ("provider", "las", "gp")
+
+
+def night_dir(settings: Settings, extract_date: date) -> Path:
+    return settings.work_dir / extract_date.isoformat()
+
+
+def extract_dir(settings: Settings, source: str, extract_date: date) -> Path:
+    return night_dir(settings, extract_date) / "extract" / source
+
+
+# --- extract --------------------------------------------------------------------------------
+
+
+def extract_source(settings: Settings, source: str, extract_date: date):  # -> SourceExtract
+    """Read one source for the night and save the typed result for the next task.
+
+    Raises `sources.result.SourceError` when the source cannot be reached (worth a retry);
+    bad data is a result (quarantined rows, a rejected extract), not an exception.
+    """
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        warehouse.ensure_current(engine)
+        state = warehouse.read_source_state(engine, source)
+    finally:
+        engine.dispose()
+
+    if source == "provider":
+        from sources import provider
+
+        last = state.get("snapshot_date")
+        extract = provider.extract(
+            settings.landing_dir,
+            extract_date,
+            last_staged_snapshot=date.fromisoformat(last) if last else None,
+        )
+    elif source == "las":
+        from sources import las
+
+        hwm = state.get("high_water_mark")
+        extract = las.extract(
+            settings.las_url,
+            extract_date,
+            since=datetime.fromisoformat(hwm) if hwm else None,
+            landing_dir=settings.landing_dir,
+        )
+    elif source == "gp":
+        from sources import gp
+
+        extract = gp.extract(settings.landing_dir, extract_date, seen_files=state.get("files"))
+    else:
+        raise ValueError(f"unknown source {source!r}")
+    extract.save(extract_dir(settings, source, extract_date))
+    for line in extract.accounting_lines():
+        log.debug(line)
+    if extract.message:
+        log.info("%s: %s", source, extract.message)
+    return extract
+
+
+def load_extract(settings: Settings, source: str, extract_date: date):  # -> SourceExtract
+    from sources.result import SourceExtract
+
+    return SourceExtract.load(extract_dir(settings, source, extract_date))
+
+
+# --- stage ----------------------------------------------------------------------------------
+
+
+def stage_source(settings: Settings, source: str, extract_date: date, run_id: str):
+    """Write one source's validated extract to the warehouse's staging schema in one
+    transaction (with its quarantine rows, ledger row and source state)."""
+    import warehouse
+
+    extract = load_extract(settings, source, extract_date)
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        return warehouse.stage_extract(engine, extract, run_id)
+    finally:
+        engine.dispose()
+
+
+# --- staging only (no Airflow, no linkage): `carelink stage` and the foundation demo --------
+
+
+@dataclass
+class StageOutcome:
+    extract_date: date
+    run_id: str
+    extracts: dict[str, object] = field(default_factory=dict)  # source -> SourceExtract
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(
+            getattr(e, "status", "") in ("extracted", "absent") for e in self.extracts.values()
+        )
+
+    def lines(self) -> list[str]:
+        out = [f"night {self.extract_date} (run {self.run_id}): row accounting per file"]
+        for source in SOURCES:
+            extract = self.extracts.get(source)
+            if source in self.errors:
+                out.append(f"{source:8} FAILED: {self.errors[source]}")
+            elif extract is not None:
+                out.append(f"{source:8} {extract.status}: {extract.message}".rstrip(": "))
+                out.extend("  " + line for line in extract.accounting_lines())
+                for q in extract.quarantine[:20]:
+                    where = f"row {q.row_number}" if q.row_number else "whole file"
+                    out.append(f"    quarantined {q.file} {where}: {q.reason}")
+                if len(extract.quarantine) > 20:
+                    out.append(f"    … and {len(extract.quarantine) - 20} more (dq.quarantine)")
+        return out
+
+
+def stage_night(settings: Settings, extract_date: date, run_id: str | None = None) -> StageOutcome:
+    """Extract and stage every source for one night, without linkage or the quality gate."""
+    import warehouse
+    from sources.result import SourceError
+
+    run_id = run_id or f"stage__{extract_date.isoformat()}"
+    warehouse.upgrade(settings.warehouse_url)
+    outcome = StageOutcome(extract_date, run_id)
+    for source in SOURCES:
+        try:
+            outcome.extracts[source] = extract_source(settings, source, extract_date)
+            stage_source(settings, source, extract_date, run_id)
+        except SourceError as exc:
+            outcome.errors[source] = str(exc)
+    return outcome
+
+
+# --- task context ---------------------------------------------------------------------------
+
+
+def extract_date_for(logical_date: datetime, override: str | None = None) -> date:
+    """The extract date a run processes: the `extract_date` parameter when given, else the day
+    before the run's logical date in UK local time (the 02:00 run on the 25th takes the 24th)."""
+    if override:
+        return date.fromisoformat(str(override))
+    from zoneinfo import ZoneInfo
+
+    local = logical_date.astimezone(ZoneInfo("Europe/London"))
+    return local.date() - timedelta(days=1)
+
+
+def extract_retry_delay_seconds() -> int:
+    return Settings.from_env().extract_retry_delay_seconds
+
+
+def task_settings() -> Settings:
+    """Settings inside an Airflow task: Airflow connections `carelink_las` and
+    `carelink_warehouse`, when defined, win over the CARELINK_* URLs."""
+    overrides = {}
+    for conn_id, field_name in (("carelink_las", "las_url"),
+                                ("carelink_warehouse", "warehouse_url")):
+        url = _airflow_connection_url(conn_id)
+        if url:
+            overrides[field_name] = url
+    return Settings.from_env(**overrides)
+
+
+def _airflow_connection_url(conn_id: str) -> str | None:
+    try:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - not defined (the normal local case)
+        return None
+    uri = conn.get_uri()
+    # Airflow writes `postgresql+psycopg` connection types back as `postgresql-psycopg`.
+    scheme, sep, rest = uri.partition("://")
+    return scheme.replace("-", "+") + sep + rest
+
+
+# --- the nightly DAG's tasks ------------------------------------------------------------------
+# Each returns a small JSON-able summary (it becomes the task's XCom) and raises the
+# carelink.errors exceptions the DAG maps onto retry / fail / skip.
+
+
+def report_dir(settings: Settings, extract_date: date) -> Path:
+    return settings.reports_dir / extract_date.isoformat()
+
+
+def run_extract(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
+    """Extract one source. A rejected delivery is recorded (quarantine rows, ledger) at once,
+    because its stage task will never run."""
+    extract = extract_source(settings, source, extract_date)
+    if extract.status == "rejected":
+        _record_without_staging(settings, extract, run_id)
+    return {
+        "source": source,
+        "status": extract.status,
+        "message": extract.message,
+        "rows_staged": extract.rows_staged,
+        "rows_quarantined": len(extract.quarantine),
+    }
+
+
+def _record_without_staging(settings: Settings, extract, run_id: str) -> None:
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        warehouse.stage_extract(engine, extract, run_id)  # rejected: ledger + quarantine only
+    finally:
+        engine.dispose()
+
+
+def _source_history(engine, source: str, extract_date: date) -> dict[str, list[int]]:
+    """Rows per staged table on previous loaded nights (for the volume expectations)."""
+    import warehouse
+
+    return warehouse.table_row_history(engine, source, before=extract_date)
+
+
+def run_gate(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
+    """Great Expectations gate for one source's extract; results go to dq.validation_results.
+    When a critical expectation fails the source is recorded as blocked and the caller stops
+    its branch (the warehouse keeps the previous night's data for it)."""
+    from expectations.gate import validate_source
+
+    import warehouse
+
+    extract = load_extract(settings, source, extract_date)
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        result = validate_source(
+            extract.tables, source, extract_date=extract_date, run_id=run_id,
+            history=_source_history(engine, source, extract_date),
+            docs_dir=report_dir(settings, extract_date) / "data_docs",
+        )
+        warehouse.append_rows(engine, "dq.validation_results", result.results_frame())
+        if result.blocked:
+            message = f"{source}: critical expectations failed — " + "; ".join(
+                f"{f.suite}/{f.expectation} ({f.unexpected_count} rows)"
+                for f in result.critical_failures
+            )
+            warehouse.record_blocked(engine, extract, run_id, message)
+            return {"blocked": True, "message": message}
+    finally:
+        engine.dispose()
+    return {"blocked": False, "warnings": len(result.failures), "message": ""}
+
+
+def run_stage(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
+    result = stage_source(settings, source, extract_date, run_id)
+    return {"source": source, "status": result.status, "rows": result.rows_written}
+
+
+def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
+    """Link everyone currently staged with the approved model, keep keys stable, resolve caring
+    relationships; outputs go to the night's work folder (loaded later, in one transaction)
+    and the IG linkage report is written."""
+    from linkage.nightly import link_night
+
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        staged = warehouse.read_staging(engine)
+        previous = warehouse.read_linkage_state(engine)
+        outcome = link_night(
+            staged, previous, models_dir=settings.models_dir,
+            secret=settings.person_key_secret(), run_id=run_id, extract_date=extract_date,
+            out_dir=night_dir(settings, extract_date) / "linkage",
+            report_dir=report_dir(settings, extract_date) / "restricted",
+        )
+        warehouse.append_rows(engine, "dq.linkage_runs", outcome.linkage_run_frame())
+    finally:
+        engine.dispose()
+    return outcome.summary()
+
+
+def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str) -> dict:
+    """Stale GP registers, Star scoring bias and linkage sanity over the linked night."""
+    from expectations.nightly import check_night
+
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        staged = warehouse.read_staging(engine)
+        outcome = check_night(
+            staged, night_dir(settings, extract_date) / "linkage",
+            extract_date=extract_date, run_id=run_id,
+            stale_share_threshold=settings.stale_share_threshold,
+            out_dir=night_dir(settings, extract_date) / "checks",
+            restricted_dir=report_dir(settings, extract_date) / "restricted",
+            docs_dir=report_dir(settings, extract_date) / "data_docs",
+        )
+        warehouse.append_rows(engine, "dq.validation_results", outcome.results_frame())
+    finally:
+        engine.dispose()
+    return outcome.summary()
+
+
+def run_load(settings: Settings, extract_date: date, run_id: str) -> dict:
+    """Linkage tables, dimensions, facts and marts in one transaction."""
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        return warehouse.load_night(
+            engine, extract_date=extract_date, run_id=run_id,
+            linkage_dir=night_dir(settings, extract_date) / "linkage",
+            checks_dir=night_dir(settings, extract_date) / "checks",
+        )
+    finally:
+        engine.dispose()
+
+
+def run_reports(settings: Settings, extract_date: date, run_id: str) -> dict:
+    import warehouse
+    from reports.nightly import ReportInputs, build_nightly_report
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        path = build_nightly_report(engine, ReportInputs(
+            extract_date, run_id, night_dir(settings, extract_date),
+            report_dir(settings, extract_date)))
+    finally:
+        engine.dispose()
+    return {"nightly_report": str(path)}

@@ -1,0 +1,111 @@
+"""The short summary `carelink run` prints at the end of a night: what each source did, how
+many people were linked, what was flagged, and where the reports are.
+
+Read back from the warehouse's run ledger and dq tables (what the night actually recorded),
+not from the tasks' return values, so that it is also right for a night whose tasks ran in
+separate processes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from carelink.config import Settings
+
+if TYPE_CHECKING:
+    from carelink.airflow_runner import NightResult
+
+
+def report_paths(settings: Settings, extract_date: date) -> dict[str, str]:
+    base = settings.reports_dir / extract_date.isoformat()
+    return {
+        "nightly report": str(base / "nightly.html"),
+        "IG linkage report": str(base / "restricted" / "linkage_report.html"),
+        "Data Docs": str(base / "data_docs" / "index.html"),
+        "GP reconciliation lists": str(base / "restricted" / "reconciliation"),
+    }
+
+
+def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -> dict[str, Any]:
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        ledger = warehouse.query_frame(
+            engine,
+            "select source, status, rows_staged, rows_quarantined, message "
+            "from meta.run_ledger where run_id = :run_id order by source",
+            {"run_id": run_id},
+        )
+        linkage = warehouse.query_frame(
+            engine,
+            "select records_in, persons_out, pairs_linked, keys_new, keys_retired "
+            "from dq.linkage_runs where run_id = :run_id",
+            {"run_id": run_id},
+        )
+        stale = warehouse.query_frame(
+            engine,
+            "select coalesce(sum(stale_entries), 0) as stale, coalesce(sum(entries), 0) as entries"
+            " from marts.gp_register_practice_summary",
+        )
+        flagged = warehouse.query_frame(
+            engine,
+            "select practitioner_ref from marts.star_bias_practitioner where flagged"
+            " order by practitioner_ref",
+        )
+        failures = warehouse.query_frame(
+            engine,
+            "select source, suite, expectation from dq.validation_results"
+            " where run_id = :run_id and severity = 'critical' and not success",
+            {"run_id": run_id},
+        )
+    finally:
+        engine.dispose()
+    return {
+        "sources": ledger.to_dict("records"),
+        "linkage": linkage.to_dict("records")[0] if len(linkage) else None,
+        "stale_entries": int(stale["stale"].iloc[0]) if len(stale) else 0,
+        "register_entries": int(stale["entries"].iloc[0]) if len(stale) else 0,
+        "flagged_practitioners": flagged["practitioner_ref"].tolist(),
+        "critical_failures": failures.to_dict("records"),
+        "reports": report_paths(settings, extract_date),
+    }
+
+
+def night_summary_lines(result: NightResult) -> list[str]:
+    s = result.summary
+    out = [f"carelink run {result.extract_date} ({result.run_id}) in {result.seconds:.0f} s"]
+    by_source = {row["source"]: row for row in s.get("sources", [])}
+    for source in ("provider", "las", "gp"):
+        row = by_source.get(source)
+        if row is None:
+            state = result.task_states.get(f"extract_{source}", "not run")
+            out.append(f"  {source:8} {state}")
+            continue
+        out.append(
+            f"  {source:8} {row['status']:8} staged {row['rows_staged'] or 0:>7}"
+            f"  quarantined {row['rows_quarantined'] or 0:>5}"
+            + (f"  — {row['message']}" if row.get("message") else "")
+        )
+    for f in s.get("critical_failures", []):
+        out.append(f"  BLOCKED {f['source']}: {f['suite']} / {f['expectation']}")
+    link = s.get("linkage")
+    if link:
+        out.append(
+            f"  linkage: {link['records_in']} records → {link['persons_out']} persons"
+            f" ({link['keys_new']} new keys, {link['keys_retired']} retired)"
+        )
+    out.append(
+        f"  GP registers: {s.get('stale_entries', 0)} stale of {s.get('register_entries', 0)}"
+        " entries"
+    )
+    flagged = s.get("flagged_practitioners") or []
+    out.append(f"  Carers Star: {len(flagged)} practitioner(s) flagged"
+               + (f" ({', '.join(flagged)})" if flagged else ""))
+    if result.failed_tasks:
+        out.append(f"  FAILED tasks: {', '.join(result.failed_tasks)}")
+    for name, path in s.get("reports", {}).items():
+        out.append(f"  {name}: {path}")
+    out.append("  exit status " + str(result.exit_code))
+    return out

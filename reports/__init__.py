@@ -1,0 +1,1 @@
+"""Reports for people: the nightly HTML report for analysts and managers."""
