@@ -102,6 +102,35 @@ def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warehouse_roles(args: argparse.Namespace) -> int:
+    """Create or update the PostgreSQL roles; passwords from CARELINK_ROLE_PASSWORD_*."""
+    import os
+
+    import warehouse
+
+    settings = _settings(args)
+    passwords = {role: os.environ.get(f"CARELINK_ROLE_PASSWORD_{role.split('_')[1].upper()}")
+                 for role in ("carelink_etl", "carelink_ig", "carelink_analyst")}
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        warehouse.create_roles(engine, passwords)
+    except RuntimeError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    for role, password in passwords.items():
+        print(f"{role}: {'login' if password else 'no login (set a password to log in)'}")
+    return 0
+
+
+def cmd_warehouse_docs(args: argparse.Namespace) -> int:
+    from warehouse.dictionary import write
+
+    path = write(Path(args.out))
+    print(f"data dictionary written to {path}")
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import warehouse
 
@@ -169,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     w = wsub.add_parser("upgrade", help="apply schema migrations")
     w.add_argument("--warehouse", metavar="URL")
     w.set_defaults(func=cmd_warehouse_upgrade)
+    w = wsub.add_parser("roles", help="create/update the PostgreSQL roles and grants")
+    w.add_argument("--warehouse", metavar="URL")
+    w.set_defaults(func=cmd_warehouse_roles)
+    w = wsub.add_parser("docs", help="regenerate the data dictionary (docs/warehouse.md)")
+    w.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs"
+                                        / "warehouse.md"))
+    w.set_defaults(func=cmd_warehouse_docs)
 
     p = sub.add_parser("sql", help="run a query against the warehouse and print the result")
     p.add_argument("query")
@@ -193,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    # Third-party chatter (Alembic's plugin set-up, GX, Airflow internals) hides what matters.
+    for noisy in ("alembic", "great_expectations", "splink", "airflow", "py4j"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except CommandError as exc:
