@@ -240,9 +240,8 @@ def run_gate(settings: Settings, source: str, extract_date: date, run_id: str) -
     """Great Expectations gate for one source's extract; results go to dq.validation_results.
     When a critical expectation fails the source is recorded as blocked and the caller stops
     its branch (the warehouse keeps the previous night's data for it)."""
-    from expectations.gate import validate_source
-
     import warehouse
+    from expectations.gate import validate_source
 
     extract = load_extract(settings, source, extract_date)
     engine = warehouse.make_engine(settings.warehouse_url)
@@ -274,9 +273,8 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
     """Link everyone currently staged with the approved model, keep keys stable, resolve caring
     relationships; outputs go to the night's work folder (loaded later, in one transaction)
     and the IG linkage report is written."""
-    from linkage.nightly import link_night
-
     import warehouse
+    from linkage.nightly import link_night
 
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
@@ -296,9 +294,8 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
 
 def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str) -> dict:
     """Stale GP registers, Star scoring bias and linkage sanity over the linked night."""
-    from expectations.nightly import check_night
-
     import warehouse
+    from expectations.nightly import check_night
 
     engine = warehouse.make_engine(settings.warehouse_url)
     try:

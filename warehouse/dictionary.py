@@ -17,11 +17,11 @@ migration and a changelog note; the rest is carelink's own design.
 
 | schema | holds | who reads it (PostgreSQL roles) |
 | --- | --- | --- |
-| `staging` | the three sources as delivered, typed, one row per source row, with lineage | pipeline only |
-| `meta` | source state (watermarks, file hashes) and the run ledger | pipeline only |
-| `linkage` | identifiers' map to person keys, key history, caring relationships | `carelink_ig`, pipeline |
+| `staging` | the sources as delivered, typed, with lineage | pipeline only |
+| `meta` | source state (watermarks, file hashes), run ledger | pipeline only |
+| `linkage` | record → person key map, key history, caring relationships | IG, pipeline |
 | `dq` | expectation results, linkage runs, quarantine (no row content) | everyone |
-| `marts` | pseudonymous dimensions (`dim_*`), facts (`fact_*`) and the evaluation marts | `carelink_analyst`, `carelink_ig` |
+| `marts` | pseudonymous dimensions, facts and the evaluation marts | analysts, IG |
 
 Person keys are opaque and stable from night to night (see docs/linkage.md). Marts never hold
 names, NHS numbers, dates of birth, addresses, full postcodes or a source's person ids; carers
