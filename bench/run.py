@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 def _record(results: list[dict]) -> None:
     lines = [BEGIN, "", f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'host'}"
              f" ({os.cpu_count()} cores, Python {platform.python_version()}) by `make bench`:",
-             "", "| step | what | rows | seconds | peak RSS (MB) |", "| --- | --- | --- | --- | --- |"]
+             "", "| step | what | rows | seconds | peak RSS (MB) |",
+             "| --- | --- | --- | --- | --- |"]
     for r in results:
         lines.append(f"| {r['step']} | {r['what']} | {r['rows']:,} | {r['seconds']} | "
                      f"{r['peak_rss_mb']:,} |")
