@@ -55,7 +55,7 @@ def _file_accounting(work_dir: Path) -> list[dict]:
 def build_nightly_report(engine, inputs: ReportInputs) -> Path:  # engine: sqlalchemy Engine
     import warehouse
 
-    q = lambda sql, **p: warehouse.query_frame(engine, sql, **p)  # noqa: E731
+    q = lambda sql, **p: warehouse.query_frame(engine, sql, p)  # noqa: E731
     ledger = q("select source, status, rows_staged, rows_quarantined, message from meta.run_ledger"
                " where run_id = :r order by source", r=inputs.run_id)
     gate = q("select source, suite, expectation, severity, success, unexpected_count,"

@@ -1,8 +1,8 @@
 """The night's load on a generated county: every contract mart filled, the analyst queries
 answer, marts hold no identifiers, reruns replace, and a failure mid-load changes nothing.
 
-The linkage outputs here are a deliberately simple stand-in (records grouped by valid NHS
-number) so that the warehouse is tested on its own; the linkage stage has its own tests.
+The linkage outputs here are a deliberately simple stand-in (tests/support) so that the
+warehouse is tested on its own; the linkage stage has its own tests.
 """
 
 from __future__ import annotations
@@ -18,48 +18,10 @@ import warehouse
 from carelink.config import Settings
 from carelink.pipeline import stage_night
 from synthetic import generate_county
+from tests.support.stand_in_linkage import write_linkage
 
 NIGHT = date(2026, 11, 22)
 QUERIES = Path(__file__).resolve().parents[2] / "docs" / "analyst-queries.sql"
-
-
-def _records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    rows = []
-    for r in staged["provider_carer"].itertuples():
-        rows.append(("provider:carer:" + r.carer_ref, "carer", "provider",
-                     r.nhs_number if r.nhs_number_valid else None))
-    for r in staged["provider_cared_for"].itertuples():
-        rows.append(("provider:cared_for:" + r.cared_for_ref, "cared_for", "provider",
-                     r.nhs_number if r.nhs_number_valid else None))
-    for r in staged["las_person"].itertuples():
-        rows.append((f"las:{r.person_id}", "person", "las",
-                     r.nhs_number if r.nhs_number_valid else None))
-    for r in staged["gp_register_entry"].itertuples():
-        rows.append((f"gp:{r.practice_ods}:{r.nhs_number}", "carer", "gp",
-                     r.nhs_number if r.nhs_number_valid else None))
-    df = pd.DataFrame(rows, columns=["source_record_key", "role", "source", "nhs"])
-    df = df.drop_duplicates("source_record_key")
-    group = [n if isinstance(n, str) and n else k
-             for n, k in zip(df["nhs"], df["source_record_key"], strict=True)]
-    numbering: dict[str, int] = {}
-    df["person_key"] = [f"pk_{numbering.setdefault(g, len(numbering)):06d}" for g in group]
-    return df.drop(columns="nhs")
-
-
-def write_linkage(folder: Path, staged: dict[str, pd.DataFrame]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    records = _records(staged)
-    records.to_parquet(folder / "records.parquet")
-    records[["source_record_key", "person_key"]].to_parquet(folder / "person_xref.parquet")
-    pd.DataFrame(columns=["retired_key", "surviving_key"]).to_parquet(
-        folder / "person_key_history.parquet")
-    keys = dict(zip(records["source_record_key"], records["person_key"], strict=True))
-    cf = staged["provider_cared_for"]
-    pd.DataFrame({
-        "carer_key": [keys["provider:carer:" + r] for r in cf["carer_ref"]],
-        "cared_for_key": [keys["provider:cared_for:" + r] for r in cf["cared_for_ref"]],
-        "sources": "provider", "first_seen": NIGHT, "ended_on": None, "end_reason": None,
-    }).to_parquet(folder / "caring_relationship.parquet")
 
 
 @pytest.fixture(scope="module")
