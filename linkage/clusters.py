@@ -1,0 +1,330 @@
+"""Scoring, clustering and the guards that stop the linkage joining people it must not join.
+
+Splink scores pairs and clusters them by connected components. Connected components chain:
+one wrong link joins two whole families. So after clustering every cluster is checked, and
+one that breaks a rule is re-clustered from its strongest links down, adding a link only
+when the result still obeys the rules:
+- no two different valid NHS numbers (an NHS number identifies exactly one person);
+- no dates of birth more than two years apart (typos move a date by days, months or a year);
+- no person holding both a record from a provider file whose carer declined information
+  sharing and an LAS or GP record (the contract's opt-out);
+- never a carer and the person they care for as recorded by one source (a provider file's
+  carer and cared-for, a GP patient and the person their row names, the two ends of an LAS
+  relationship), nor two people one file lists side by side: a household shares surname,
+  address and sometimes a first name, and these records say outright they are two people.
+LAS merges are forced links: the merged record belongs with the survivor, whatever the
+scores say.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from linkage.model import make_linker, quiet_splink
+
+log = logging.getLogger(__name__)
+
+MAX_DOB_SPREAD_DAYS = 2 * 366
+FORCED_WEIGHT = 1e9
+
+
+@dataclass
+class ClusterResult:
+    """Cluster id per record, the scored pairs, and what the guards did."""
+
+    clusters: pd.DataFrame  # source_record_key, cluster_id
+    pairs: pd.DataFrame  # every pair linked (at/above the threshold or same NHS number)
+    pairs_scored: int
+    optout_edges_removed: int = 0
+    guard_actions: list[dict] = field(default_factory=list)
+
+
+def predict_pairs(records: pd.DataFrame, settings: dict, threshold: float):
+    """(linker, predictions SplinkDataFrame, pairs at/above threshold as pandas, scored)."""
+    linker = make_linker(records, settings)
+    with quiet_splink():
+        predictions = linker.inference.predict(threshold_match_probability=threshold,
+                                               warning_mode="never")
+    pairs = predictions.as_pandas_dataframe()
+    scored = len(pairs)
+    return linker, predictions, pairs, scored
+
+
+def linked_mask(pairs: pd.DataFrame, threshold: float) -> pd.Series:
+    """Pairs the linkage accepts: at or above the threshold, or sharing a valid NHS number.
+
+    An NHS number names one person; a record giving nothing else (a GP row naming the
+    cared-for person by number alone) must still link, though its other fields are empty or
+    guessed. The guards still split a cluster the number would wrongly join.
+    """
+    if pairs.empty:
+        return pd.Series(False, index=pairs.index)
+    by_prob = pairs["match_probability"] >= threshold
+    if "nhs_number_l" in pairs:
+        same_nhs = pairs["nhs_number_l"].notna() & (pairs["nhs_number_l"] == pairs["nhs_number_r"])
+        return by_prob | same_nhs
+    return by_prob
+
+
+def _is_optout_edge(left: str, right: str, declined: set[str]) -> bool:
+    l_dec, r_dec = left in declined, right in declined
+    if not (l_dec or r_dec):
+        return False
+    other = right if l_dec else left
+    return not other.startswith("provider:")
+
+
+def dobs_compatible(a: date, b: date) -> bool:
+    """Could two recorded dates of birth be one person's? Within two years, or one keying
+    slip apart (one digit, as 1941 for 1951, or day and month transposed)."""
+    if abs((a - b).days) <= MAX_DOB_SPREAD_DAYS:
+        return True
+    sa, sb = a.isoformat(), b.isoformat()
+    if sum(x != y for x, y in zip(sa, sb, strict=True)) <= 1:
+        return True
+    return a.year == b.year and a.month == b.day and a.day == b.month
+
+
+class _Group:
+    """Evidence a (partial) cluster holds, for checking whether two may join."""
+
+    __slots__ = ("nhs", "dobs", "declined", "shared", "members", "blocked")
+
+    def __init__(self, key: str, nhs: str | None, dob: date | None, declined: bool,
+                 shared: bool, blocked: set[str]):
+        self.members = {key}
+        self.blocked = set(blocked)
+        self.nhs = {nhs} if nhs else set()
+        self.dobs = {dob} if dob else set()
+        self.declined = declined
+        self.shared = shared
+
+    def compatible(self, other: _Group) -> bool:
+        if self.blocked & other.members or other.blocked & self.members:
+            return False
+        if len(self.nhs | other.nhs) > 1:
+            return False
+        if (self.declined or other.declined) and (self.shared or other.shared):
+            return False
+        return all(dobs_compatible(a, b) for a in self.dobs for b in other.dobs)
+
+    def absorb(self, other: _Group) -> None:
+        self.members |= other.members
+        self.blocked |= other.blocked
+        self.nhs |= other.nhs
+        self.declined |= other.declined
+        self.shared |= other.shared
+        self.dobs |= other.dobs
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _group_for(row: pd.Series, blocked: set[str]) -> _Group:
+    dob = _as_date(row["date_of_birth"])
+    nhs = row["nhs_number"] if isinstance(row["nhs_number"], str) else None
+    key = row["source_record_key"]
+    return _Group(key, nhs, dob, bool(row["information_sharing_declined"]),
+                  not key.startswith("provider:"), blocked)
+
+
+def constrained_clusters(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
+                         forced: list[tuple[str, str]],
+                         cannot: dict[str, set[str]] | None = None) -> dict[str, str]:
+    """Greedy constrained union: forced links first, then links by falling match weight,
+    each taken only when the joined group stays consistent. Returns key → cluster id
+    (the smallest member key, so the result does not depend on input order)."""
+    parent = {k: k for k in keys}
+    cannot = cannot or {}
+    groups = {k: _group_for(info.loc[k], cannot.get(k, set())) for k in keys}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    def union(a: str, b: str, force: bool) -> None:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            return
+        if not force and not groups[ra].compatible(groups[rb]):
+            return
+        parent[rb] = ra
+        groups[ra].absorb(groups[rb])
+
+    for a, b in forced:
+        if a in parent and b in parent:
+            union(a, b, True)
+    ordered = edges.sort_values(["match_weight", "unique_id_l", "unique_id_r"],
+                                ascending=[False, True, True])
+    for a, b in zip(ordered["unique_id_l"], ordered["unique_id_r"], strict=True):
+        if a in parent and b in parent:
+            union(a, b, False)
+    members: dict[str, list[str]] = {}
+    for k in keys:
+        members.setdefault(find(k), []).append(k)
+    return {k: min(ms) for ms in members.values() for k in ms}
+
+
+def cannot_link(records: pd.DataFrame,
+                staged: dict[str, pd.DataFrame] | None = None) -> dict[str, set[str]]:
+    """Pairs of records a source itself says are two different people (see module doc)."""
+    out: dict[str, set[str]] = {}
+
+    def add_group(keys: list[str]) -> None:
+        for k in keys:
+            out.setdefault(k, set()).update(x for x in keys if x != k)
+
+    prov = records[records["source"] == "provider"]
+    for _, group in prov.groupby("carer_ref")["source_record_key"]:
+        if len(group) > 1:
+            add_group(group.tolist())
+    gp = records[records["source"] == "gp"]["source_record_key"]
+    patient_of = gp.str.replace(r":cared_for:\d+$", "", regex=True)
+    for _, group in gp.groupby(patient_of):
+        if len(group) > 1:
+            add_group(group.tolist())
+    rel = (staged or {}).get("las_person_relationship")
+    if rel is not None and not rel.empty:
+        for a, b in zip(rel["person_id"], rel["related_person_id"], strict=True):
+            if pd.notna(a) and pd.notna(b) and a != b:
+                add_group([f"las:{int(a)}", f"las:{int(b)}"])
+    return out
+
+
+def _violations(info: pd.DataFrame, cannot: dict[str, set[str]]) -> list[str]:
+    reasons = []
+    keys = set(info["source_record_key"])
+    if any(cannot.get(k, set()) & keys for k in keys):
+        reasons.append("records_naming_two_people")
+    nhs = info["nhs_number"].dropna().unique()
+    if len(nhs) > 1:
+        reasons.append("conflicting_nhs_numbers")
+    dobs = sorted({d for d in (_as_date(v) for v in info["date_of_birth"]) if d})
+    if any(not dobs_compatible(a, b) for i, a in enumerate(dobs) for b in dobs[i + 1:]):
+        reasons.append("dates_of_birth_apart")
+    if info["information_sharing_declined"].any() and (
+            ~info["source_record_key"].str.startswith("provider:")).any():
+        reasons.append("opt_out_with_las_or_gp")
+    return reasons
+
+
+def first_name_veto(pairs: pd.DataFrame) -> pd.Series:
+    """Pairs whose first names plainly disagree and whose NHS numbers do not agree.
+
+    Twins share surname, date of birth, address and postcode: so much agreement that no
+    first-name weight can outvote it. Different first names (not a nickname, not a near
+    spelling, not an initial) therefore need an NHS number to link.
+    """
+    if "gamma_first_name" not in pairs or "gamma_nhs_number" not in pairs:
+        return pd.Series(False, index=pairs.index)
+    nhs_top = pairs["gamma_nhs_number"].max()
+    return (pairs["gamma_first_name"] == 0) & ~(
+        (pairs["gamma_nhs_number"] == nhs_top) & (nhs_top > 0))
+
+
+def las_merge_links(staged: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
+    """(merged record, surviving record) pairs from LAS person.merged_into."""
+    links: list[tuple[str, str]] = []
+    person = staged.get("las_person")
+    if person is not None and not person.empty and "merged_into" in person:
+        merged = person[person["merged_into"].notna()]
+        links += [(f"las:{int(a)}", f"las:{int(b)}")
+                  for a, b in zip(merged["person_id"], merged["merged_into"], strict=True)]
+    log_ = staged.get("las_person_merge")  # the merge log says the same, sometimes sooner
+    if log_ is not None and not log_.empty:
+        links += [(f"las:{int(a)}", f"las:{int(b)}")
+                  for a, b in zip(log_["old_person_id"], log_["new_person_id"], strict=True)
+                  if pd.notna(a) and pd.notna(b)]
+    return sorted(set(links))
+
+
+def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
+                    forced: list[tuple[str, str]] | None = None,
+                    cannot: dict[str, set[str]] | None = None) -> ClusterResult:
+    """Score, drop opt-out edges, cluster with Splink, then repair clusters that break a rule.
+
+    Returns one cluster id per record (records no pair reached stay singletons).
+    """
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    forced = list(forced or [])
+    cannot = cannot if cannot is not None else cannot_link(records)
+    keys = records["source_record_key"].tolist()
+    info = records.set_index("source_record_key", drop=False)
+    if len(records) < 2:
+        return ClusterResult(pd.DataFrame({"source_record_key": keys, "cluster_id": keys}),
+                             pd.DataFrame(), 0)
+    linker, _, scored_pairs, _ = predict_pairs(records, settings, None)
+    scored = len(scored_pairs)
+    pairs = scored_pairs[linked_mask(scored_pairs, threshold)].reset_index(drop=True)
+    declined = set(records.loc[records["information_sharing_declined"].astype(bool),
+                               "source_record_key"])
+    if len(pairs):
+        mask = [_is_optout_edge(a, b, declined)
+                for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)]
+        optout_removed = int(sum(mask))
+        same_file = [b in cannot.get(a, ())
+                     for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)]
+        drop = pd.Series(mask, index=pairs.index) | pd.Series(same_file, index=pairs.index)
+        drop |= first_name_veto(pairs)
+        pairs = pairs[~drop].reset_index(drop=True)
+    else:
+        optout_removed = 0
+
+    edges = pairs[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]].copy() \
+        if len(pairs) else pd.DataFrame(columns=["unique_id_l", "unique_id_r",
+                                                 "match_probability", "match_weight"])
+    known = set(keys)
+    forced = [(a, b) for a, b in forced if a in known and b in known]
+    if forced:
+        extra = pd.DataFrame({"unique_id_l": [a for a, _ in forced],
+                              "unique_id_r": [b for _, b in forced],
+                              "match_probability": 1.0, "match_weight": FORCED_WEIGHT})
+        edges = pd.concat([edges, extra], ignore_index=True)
+
+    db = DuckDBAPI()
+    nodes = pd.DataFrame({"unique_id": keys})
+    with quiet_splink():
+        clustered = cluster_pairwise_predictions_at_threshold(
+            nodes, edges.astype({"match_probability": float, "match_weight": float}), db,
+            node_id_column_name="unique_id", edge_id_column_name_left="unique_id_l",
+            edge_id_column_name_right="unique_id_r",
+            threshold_match_probability=None).as_pandas_dataframe()
+    cluster_of = dict(zip(clustered["unique_id"], clustered["cluster_id"], strict=True))
+
+    out = pd.DataFrame({"source_record_key": keys})
+    out["cluster_id"] = out["source_record_key"].map(cluster_of).fillna(out["source_record_key"])
+    actions: list[dict] = []
+    for cid, members in out.groupby("cluster_id")["source_record_key"]:
+        if len(members) < 2:
+            continue
+        member_info = info.loc[members.tolist()]
+        reasons = _violations(member_info, cannot)
+        if not reasons:
+            continue
+        mset = set(members)
+        sub_edges = edges[edges["unique_id_l"].isin(mset) & edges["unique_id_r"].isin(mset)]
+        sub_edges = sub_edges[sub_edges["match_weight"] < FORCED_WEIGHT]
+        sub_forced = [(a, b) for a, b in forced if a in mset and b in mset]
+        repaired = constrained_clusters(sorted(mset), sub_edges, member_info, sub_forced,
+                                        cannot)
+        for k, new in repaired.items():
+            out.loc[out["source_record_key"] == k, "cluster_id"] = f"{cid}~{new}"
+        actions.append({"cluster_size": len(members), "reasons": ",".join(reasons),
+                        "parts_after": len(set(repaired.values()))})
+    if actions:
+        log.info("over-link guard split %d clusters", len(actions))
+    return ClusterResult(out, pairs, scored, optout_removed, actions)

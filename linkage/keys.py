@@ -1,0 +1,92 @@
+"""Stable, opaque person keys.
+
+A key is `pk_<YYYYMMDD>_<16 hex>`: the night it was first issued, then an HMAC of the run and
+a sequence number under the pipeline's secret. Nothing about the person goes in, so a key
+cannot be derived from an NHS number or a name; the date prefix is what makes "the older key
+survives" decidable from the previous night's `person_xref` alone (the contract's xref has no
+creation column), and keys issued the same night are ordered by their text, deterministically.
+
+Rules (warehouse contract): a cluster whose records all carried one key keeps it; a cluster
+inheriting several keys keeps the oldest and retires the rest (history rows); a key whose
+records split keeps going with the largest part (ties: the part with the smallest record
+key); everything else gets a new key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import pandas as pd
+
+KEY_PREFIX = "pk_"
+
+
+def new_key(secret: str | bytes, run_id: str, n: int, issued_on: str) -> str:
+    """The n-th new key of a run; `issued_on` is the extract date (ISO)."""
+    raw = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(raw, f"{run_id}:{n}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{KEY_PREFIX}{issued_on.replace('-', '')}_{digest}"
+
+
+def key_age(key: str) -> tuple[str, str]:
+    """Sort key: older keys first (issue date, then text). Foreign formats sort by text."""
+    parts = key.split("_")
+    if key.startswith(KEY_PREFIX) and len(parts) == 3 and parts[1].isdigit():
+        return parts[1], key
+    return "00000000", key
+
+
+@dataclass
+class KeyAssignment:
+    xref: pd.DataFrame  # source_record_key, person_key, run_id
+    history: pd.DataFrame  # retired_key, surviving_key, run_id
+    keys_new: int
+    keys_retired: int
+
+
+def assign_keys(clusters: pd.DataFrame, previous_xref: pd.DataFrame | None, *,
+                secret: str | bytes, run_id: str, issued_on: str) -> KeyAssignment:
+    """Person key per record from tonight's clusters and last night's xref.
+
+    `clusters` has source_record_key and cluster_id. Deterministic: the same clusters and
+    the same previous xref give the same keys.
+    """
+    prev: dict[str, str] = {}
+    if previous_xref is not None and len(previous_xref):
+        prev = dict(zip(previous_xref["source_record_key"].astype(str),
+                        previous_xref["person_key"].astype(str), strict=True))
+    frame = clusters[["source_record_key", "cluster_id"]].copy()
+    frame["cluster_id"] = frame["cluster_id"].astype(str)
+    frame["old_key"] = frame["source_record_key"].map(prev)
+
+    # 1. each previous key goes with its largest part (by records carrying it)
+    carried = frame.dropna(subset=["old_key"])
+    counts = (carried.groupby(["old_key", "cluster_id"]).agg(
+        n=("source_record_key", "size"), first=("source_record_key", "min")).reset_index())
+    counts = counts.sort_values(["old_key", "n", "first"], ascending=[True, False, True])
+    home = counts.drop_duplicates("old_key", keep="first")  # old_key -> its cluster
+
+    # 2. each cluster takes the oldest key whose home it is; the other homed keys retire
+    chosen: dict[str, str] = {}
+    history_rows: list[dict] = []
+    for cid, keys in home.groupby("cluster_id")["old_key"]:
+        ordered = sorted(keys, key=key_age)
+        chosen[cid] = ordered[0]
+        history_rows.extend({"retired_key": k, "surviving_key": ordered[0], "run_id": run_id}
+                            for k in ordered[1:])
+
+    # 3. new keys, numbered in a stable order (smallest record key of each cluster)
+    firsts = frame.groupby("cluster_id")["source_record_key"].min()
+    unkeyed = sorted((firsts[c], c) for c in firsts.index if c not in chosen)
+    for n, (_, cid) in enumerate(unkeyed, start=1):
+        chosen[cid] = new_key(secret, run_id, n, issued_on)
+
+    xref = pd.DataFrame({
+        "source_record_key": frame["source_record_key"],
+        "person_key": frame["cluster_id"].map(chosen),
+        "run_id": run_id,
+    })
+    history = pd.DataFrame(history_rows, columns=["retired_key", "surviving_key", "run_id"])
+    return KeyAssignment(xref.reset_index(drop=True), history, len(unkeyed), len(history))

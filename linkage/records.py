@@ -1,0 +1,251 @@
+"""Canonical person records: one row per mention of a person in any source.
+
+Linkage compares like with like, so every source's way of naming, dating and addressing a
+person is turned into the same columns here, once, with the shared normalisers in
+`carelink.identity`. Everything downstream (the Splink model, the guards, the keys and the
+relationships) works from this one frame and its `source_record_key`, which follows the
+warehouse contract's formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from carelink.identity import (
+    clean_text,
+    is_missing,
+    is_valid_nhs_number,
+    nhs_digits,
+    normalise_name,
+    normalise_postcode,
+    normalise_sex,
+    postcode_parts,
+)
+
+RECORD_COLUMNS = [
+    "source_record_key", "source", "role", "first_name", "last_name", "first_name_alt",
+    "date_of_birth", "nhs_number", "postcode", "postcode_guessed", "postcode_sector",
+    "postcode_district",
+    "address", "sex", "information_sharing_declined", "carer_ref",
+]  # fmt: skip
+
+_NICKNAMES_FILE = Path(__file__).with_name("nicknames.csv")
+_TITLES = {"MR", "MRS", "MISS", "MS", "DR", "MX", "REV", "SIR", "LADY", "PROF", "MASTER"}
+_STREET_WORDS = {
+    "RD": "ROAD", "ST": "STREET", "AVE": "AVENUE", "AV": "AVENUE", "LN": "LANE",
+    "CL": "CLOSE", "DR": "DRIVE", "CRES": "CRESCENT", "CT": "COURT", "PL": "PLACE",
+    "GDNS": "GARDENS", "GRN": "GREEN", "SQ": "SQUARE", "TER": "TERRACE", "TERR": "TERRACE",
+    "WY": "WAY", "GR": "GROVE", "PK": "PARK", "HL": "HILL",
+}  # fmt: skip
+_BRACKETED = re.compile(r"\([^)]*\)")
+
+
+@lru_cache(maxsize=1)
+def nicknames() -> dict[str, str]:
+    """Nickname → canonical given name (upper case), from `nicknames.csv`.
+
+    Canonical names map to themselves implicitly: `canonical_first_name` returns the input
+    when it is not a known nickname, so `BOB` and `ROBERT` both become `ROBERT`.
+    """
+    with _NICKNAMES_FILE.open(newline="", encoding="utf-8") as fh:
+        return {row["nickname"].strip().upper(): row["canonical"].strip().upper()
+                for row in csv.DictReader(fh)}
+
+
+def canonical_first_name(name: str | None) -> str | None:
+    """The canonical form of a normalised first name (first word only)."""
+    if not name:
+        return None
+    first = name.split(" ")[0]
+    return nicknames().get(first, first)
+
+
+def first_word(name: str | None) -> str | None:
+    """First given name only: middle names are recorded inconsistently between sources."""
+    if not name:
+        return None
+    return name.split(" ")[0] or None
+
+
+def normalise_address(value: object) -> str | None:
+    """House number and street, upper case, street-type abbreviations expanded.
+
+    Only the first comma-separated part is kept: towns are spelt and included inconsistently
+    (LAS appends the town; the provider keeps it in a separate column).
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.upper().split(",")]
+    first = parts[0]
+    if re.match(r"^(FLAT|APARTMENT|APT|UNIT|ROOM)\b", first) and len(parts) > 1:
+        first = f"{first} {parts[1]}"  # "Flat 11, 49 Norwich Road": the flat is not enough
+    words = re.sub(r"[^A-Z0-9 ]", " ", first).split()
+    words = [_STREET_WORDS.get(w, w) for w in words]
+    return " ".join(words) or None
+
+
+def iso_date(value: object) -> str | None:
+    """ISO `YYYY-MM-DD` text for a date-like value, None when missing or unparseable."""
+    if is_missing(value):
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    if pd.isna(ts):
+        return None
+    return ts.date().isoformat()
+
+
+def valid_nhs(value: object) -> str | None:
+    """The NHS number's digits when valid; invalid numbers identify nobody, so they are null."""
+    digits = nhs_digits(value)
+    return digits if digits and is_valid_nhs_number(digits) else None
+
+
+def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
+    """(first name or initial, surname) from EMIS free text naming a cared-for person.
+
+    Handles `Mrs J Smith`, `John Smith (husband)`, `SMITH, John` and plain `John Smith`.
+    Titles and bracketed relationships are dropped; a lone initial is kept as the first name
+    so that the model's "initial only" level can use it.
+    """
+    raw = clean_text(text)
+    if raw is None:
+        return None, None
+    raw = _BRACKETED.sub(" ", raw)
+    if "," in raw:
+        surname_part, _, given_part = raw.partition(",")
+        surname = normalise_name(surname_part)
+        given = [w for w in (normalise_name(given_part) or "").split() if w not in _TITLES]
+        return (given[0] if given else None), surname
+    words = [w for w in (normalise_name(raw.replace(".", " ")) or "").split()
+             if w not in _TITLES]
+    if not words:
+        return None, None
+    if len(words) == 1:
+        return None, words[0]
+    return words[0], " ".join(words[1:])
+
+
+def _postcode_columns(value: object) -> tuple[str | None, str | None, str | None]:
+    postcode = normalise_postcode(value)
+    _, district, sector = postcode_parts(postcode)
+    return postcode, sector, district
+
+
+def make_record(key: str, source: str, role: str, *, first: object, last: object, dob: object,
+            nhs: object, postcode: object, address: object = None, sex: object = None,
+            declined: bool = False, carer_ref: str | None = None,
+            first_is_parsed: bool = False, postcode_guessed: bool = False) -> dict:
+    first_n = first if first_is_parsed else first_word(normalise_name(first))
+    pc, sector, district = _postcode_columns(postcode)
+    sex_n = normalise_sex(sex) if sex is not None else "U"
+    return {
+        "source_record_key": key, "source": source, "role": role,
+        "first_name": first_n, "last_name": normalise_name(last),
+        "first_name_alt": canonical_first_name(first_n),
+        "date_of_birth": iso_date(dob), "nhs_number": valid_nhs(nhs),
+        "postcode": pc, "postcode_guessed": bool(postcode_guessed and pc),
+        "postcode_sector": sector, "postcode_district": district,
+        "address": normalise_address(address),
+        "sex": sex_n if sex_n in ("F", "M") else None,
+        "information_sharing_declined": bool(declined), "carer_ref": carer_ref,
+    }
+
+
+def _rows(staged: dict[str, pd.DataFrame], name: str) -> list[dict]:
+    frame = staged.get(name)
+    if frame is None or frame.empty:
+        return []
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def gp_patient_key(practice_ods: str, nhs_number: object) -> str | None:
+    """`gp:<practice>:<nhs as supplied>`; None when the row has no number to key on."""
+    digits = nhs_digits(nhs_number)
+    return f"gp:{practice_ods}:{digits}" if digits else None
+
+
+def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One canonical row per source mention of a person (see the module docstring).
+
+    Provider cared-for rows inherit their carer file's information-sharing choice, because the
+    contract's opt-out covers everyone on a declined file. LAS records merged into another are
+    kept (they are still source records); the clustering forces them into the survivor's
+    person.
+    """
+    out: list[dict] = []
+    declined: dict[str, bool] = {}
+    for r in _rows(staged, "provider_carer"):
+        ref = str(r["carer_ref"])
+        is_declined = str(r.get("information_sharing") or "").strip().lower() == "declined"
+        declined[ref] = is_declined
+        out.append(make_record(
+            f"provider:carer:{ref}", "provider", "carer", first=r.get("first_name"),
+            last=r.get("last_name"), dob=r.get("date_of_birth"), nhs=r.get("nhs_number"),
+            postcode=r.get("postcode"), address=r.get("address_line_1"), sex=r.get("sex"),
+            declined=is_declined, carer_ref=ref))
+    for r in _rows(staged, "provider_cared_for"):
+        ref = str(r["carer_ref"])
+        out.append(make_record(
+            f"provider:cared_for:{r['cared_for_ref']}", "provider", "cared_for",
+            first=r.get("first_name"), last=r.get("last_name"), dob=r.get("date_of_birth"),
+            nhs=r.get("nhs_number"), postcode=r.get("postcode"),
+            declined=declined.get(ref, False), carer_ref=ref))
+    for r in _rows(staged, "las_person"):
+        out.append(make_record(
+            f"las:{int(r['person_id'])}", "las", "person", first=r.get("forename"),
+            last=r.get("surname"), dob=r.get("date_of_birth"), nhs=r.get("nhs_number"),
+            postcode=r.get("postcode"), address=r.get("address"), sex=r.get("sex")))
+    seen_patients: set[str] = set()
+    for r in _rows(staged, "gp_register_entry"):
+        key = gp_patient_key(r["practice_ods"], r.get("nhs_number"))
+        if key is None:
+            continue
+        if key not in seen_patients:
+            seen_patients.add(key)
+            out.append(make_record(
+                key, "gp", "carer", first=r.get("first_name"), last=r.get("last_name"),
+                dob=r.get("date_of_birth"), nhs=r.get("nhs_number"),
+                postcode=r.get("postcode"), sex=r.get("sex")))
+        cared = gp_cared_for(r)
+        if cared is not None:
+            first, last, dob, nhs = cared
+            # The register gives no address for the cared-for person; most live with the
+            # patient (partners, parents at home), so the patient's postcode is the best
+            # evidence available. It is marked as a guess, and the model counts a guess only
+            # when it agrees.
+            out.append(make_record(
+                f"{key}:cared_for:{int(r['entry_number'])}", "gp", "cared_for",
+                first=first, last=last, dob=dob, nhs=nhs, postcode=r.get("postcode"),
+                first_is_parsed=True, postcode_guessed=True))
+    frame = pd.DataFrame(out, columns=RECORD_COLUMNS)
+    return frame.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
+
+
+def gp_cared_for(row: dict) -> tuple[str | None, str | None, object, object] | None:
+    """(first, last, dob, nhs) of the cared-for person a register row names, or None.
+
+    SystmOne gives structured forename/surname/DOB; EMIS gives free text. A row naming the
+    person by NHS number alone is still a record (the number identifies them).
+    """
+    nhs = row.get("cared_for_nhs_number")
+    first = first_word(normalise_name(row.get("cared_for_first_name")))
+    last = normalise_name(row.get("cared_for_last_name"))
+    if first is None and last is None and not is_missing(row.get("cared_for_name")):
+        first, last = parse_free_text_name(row.get("cared_for_name"))
+    if first is None and last is None and nhs_digits(nhs) is None:
+        return None
+    return first, last, row.get("cared_for_date_of_birth"), nhs

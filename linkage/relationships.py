@@ -1,0 +1,143 @@
+"""Caring relationships resolved to person keys, with when and why each ended.
+
+Each source states caring its own way: the provider's cared-for rows hang off a carer file,
+LAS relates a client (`person_id`) to their informal carer (`related_person_id`), and a GP
+register row names the person its patient cares for. Once records are keys, the three
+statements of one relationship become one row. The end is the earliest evidence of any
+ending, because the first thing that ended the caring ended it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from carelink.identity import nhs_digits
+from linkage.records import gp_cared_for, iso_date
+
+COLUMNS = ["carer_key", "cared_for_key", "sources", "first_seen", "ended_on", "end_reason"]
+LAS_CARING_TYPES = {"informal carer", "main informal carer"}
+INSTITUTIONAL_SETTINGS = {"residential care", "nursing care"}
+
+
+def _frame(staged: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    frame = staged.get(name)
+    return frame if frame is not None else pd.DataFrame()
+
+
+def _d(value: object) -> date | None:
+    text = iso_date(value)
+    return date.fromisoformat(text) if text else None
+
+
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    if frame.empty:
+        return []
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _statements(staged: dict[str, pd.DataFrame]) -> list[dict]:
+    """(carer record, cared-for record, source, first seen, file-level end) statements."""
+    out: list[dict] = []
+    carers = {str(r["carer_ref"]): r for r in _rows(_frame(staged, "provider_carer"))}
+    breakdown: dict[str, tuple[date, str]] = {}
+    for r in _rows(_frame(staged, "provider_sustainment_check")):
+        check = _d(r.get("check_date"))
+        if str(r.get("still_caring") or "").strip().lower() != "no" or check is None:
+            continue
+        reason_text = str(r.get("breakdown_reason") or "").lower()
+        if "death of the carer" in reason_text:
+            reason = "carer_deceased"
+        elif "death of the cared" in reason_text:
+            reason = "cared_for_deceased"
+        else:
+            reason = "breakdown"
+        ref = str(r["carer_ref"])
+        if ref not in breakdown or check < breakdown[ref][0]:
+            breakdown[ref] = (check, reason)
+    for r in _rows(_frame(staged, "provider_cared_for")):
+        ref = str(r["carer_ref"])
+        carer = carers.get(ref, {})
+        first = _d(carer.get("referral_date")) or _d(carer.get("created_at"))
+        end = breakdown.get(ref)
+        out.append({"carer": f"provider:carer:{ref}",
+                    "cared_for": f"provider:cared_for:{r['cared_for_ref']}",
+                    "source": "provider", "first_seen": first,
+                    "end": [end] if end else []})
+    for r in _rows(_frame(staged, "las_person_relationship")):
+        if str(r.get("relationship_type") or "").strip().lower() not in LAS_CARING_TYPES:
+            continue
+        if r.get("person_id") is None or r.get("related_person_id") is None:
+            continue
+        end_date = _d(r.get("end_date"))
+        out.append({"carer": f"las:{int(r['related_person_id'])}",
+                    "cared_for": f"las:{int(r['person_id'])}", "source": "las",
+                    "first_seen": _d(r.get("start_date")),
+                    "end": [(end_date, "ended_in_las")] if end_date else []})
+    for r in _rows(_frame(staged, "gp_register_entry")):
+        digits = nhs_digits(r.get("nhs_number"))
+        if not digits or gp_cared_for(r) is None:
+            continue
+        patient = f"gp:{r['practice_ods']}:{digits}"
+        out.append({"carer": patient, "cared_for": f"{patient}:cared_for:{int(r['entry_number'])}",
+                    "source": "gp", "first_seen": _d(r.get("date_recorded")), "end": []})
+    return out
+
+
+def _person_events(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
+                   ) -> tuple[dict[str, date], dict[str, date], dict[str, date]]:
+    """Per person key: earliest death, earliest move into residential/nursing care, and
+    earliest sustainment check recording the carer's own death."""
+    death: dict[str, date] = {}
+    residential: dict[str, date] = {}
+
+    def earliest(store: dict[str, date], record: str, when: date | None) -> None:
+        key = key_of.get(record)
+        if key and when and (key not in store or when < store[key]):
+            store[key] = when
+
+    for r in _rows(_frame(staged, "provider_cared_for")):
+        earliest(death, f"provider:cared_for:{r['cared_for_ref']}", _d(r.get("date_of_death")))
+    for r in _rows(_frame(staged, "las_person")):
+        earliest(death, f"las:{int(r['person_id'])}", _d(r.get("date_of_death")))
+    for r in _rows(_frame(staged, "las_care_package")):
+        if (str(r.get("setting") or "").strip().lower() in INSTITUTIONAL_SETTINGS
+                and r.get("person_id") is not None):
+            earliest(residential, f"las:{int(r['person_id'])}", _d(r.get("start_date")))
+    return death, residential, {}
+
+
+def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataFrame:
+    """One row per (carer_key, cared_for_key) with sources, first_seen and the ending."""
+    key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=True))
+    death, residential, _ = _person_events(staged, key_of)
+    merged: dict[tuple[str, str], dict] = {}
+    for st in _statements(staged):
+        carer, cared = key_of.get(st["carer"]), key_of.get(st["cared_for"])
+        if not carer or not cared or carer == cared:
+            continue
+        row = merged.setdefault((carer, cared), {"sources": set(), "first_seen": None,
+                                                 "ends": []})
+        row["sources"].add(st["source"])
+        if st["first_seen"] and (row["first_seen"] is None
+                                 or st["first_seen"] < row["first_seen"]):
+            row["first_seen"] = st["first_seen"]
+        row["ends"].extend(st["end"])
+    out = []
+    order = {"provider": 0, "las": 1, "gp": 2}
+    for (carer, cared), row in merged.items():
+        ends = [e for e in row["ends"] if e[0] is not None]
+        if cared in death:
+            ends.append((death[cared], "cared_for_deceased"))
+        if carer in death:
+            ends.append((death[carer], "carer_deceased"))
+        if cared in residential:
+            ends.append((residential[cared], "residential_care"))
+        ended_on, reason = min(ends) if ends else (None, None)
+        out.append({"carer_key": carer, "cared_for_key": cared,
+                    "sources": ",".join(sorted(row["sources"], key=order.get)),
+                    "first_seen": row["first_seen"], "ended_on": ended_on,
+                    "end_reason": reason})
+    frame = pd.DataFrame(out, columns=COLUMNS)
+    return frame.sort_values(["carer_key", "cared_for_key"]).reset_index(drop=True)

@@ -1,0 +1,68 @@
+"""Canonical records: name parsing, nicknames and the contract's record keys."""
+
+from __future__ import annotations
+
+from linkage_helpers import empty_staged, staged_frame, valid_nhs
+
+from linkage.records import (
+    canonical_first_name,
+    normalise_address,
+    parse_free_text_name,
+    person_records,
+)
+
+
+def test_free_text_names_from_emis() -> None:
+    assert parse_free_text_name("Mrs J Smith") == ("J", "SMITH")
+    assert parse_free_text_name("John Smith (husband)") == ("JOHN", "SMITH")
+    assert parse_free_text_name("SMITH, John") == ("JOHN", "SMITH")
+    assert parse_free_text_name("Mary O'Neill-Jones") == ("MARY", "O'NEILL-JONES")
+    assert parse_free_text_name("  ") == (None, None)
+
+
+def test_nicknames_share_a_canonical_form() -> None:
+    assert canonical_first_name("BOB") == canonical_first_name("ROBERT") == "ROBERT"
+    assert canonical_first_name("PEGGY") == "MARGARET"
+    assert canonical_first_name("BILL") == "WILLIAM"
+    assert canonical_first_name("LIZ") == "ELIZABETH"
+    assert canonical_first_name("XANTHE") == "XANTHE"
+
+
+def test_address_abbreviations_expand() -> None:
+    assert normalise_address("12 High St, Norwich") == "12 HIGH STREET"
+    assert normalise_address("12 high street") == "12 HIGH STREET"
+
+
+NHS = valid_nhs(1)
+
+
+def test_record_keys_follow_the_contract() -> None:
+    staged = empty_staged()
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": "CR1", "first_name": "Bob", "last_name": "Smith",
+         "date_of_birth": "1950-01-02", "nhs_number": "1234567890", "sex": "M",
+         "information_sharing": "Declined", "postcode": "NR1 3QU"}])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "CF1", "carer_ref": "CR1", "first_name": "Ann", "last_name": "Smith"}])
+    staged["las_person"] = staged_frame("las_person", [
+        {"person_id": 7, "forename": "Ann", "surname": "Smith", "sex": "F"}])
+    staged["gp_register_entry"] = staged_frame("gp_register_entry", [
+        {"practice_ods": "D1", "entry_number": 1, "nhs_number": NHS,
+         "first_name": "Bob", "last_name": "Smith", "sex": "M",
+         "cared_for_name": "Mrs A Smith"},
+        {"practice_ods": "D1", "entry_number": 2, "nhs_number": NHS,
+         "first_name": "Bob", "last_name": "Smith", "sex": "M",
+         "cared_for_first_name": "Tom", "cared_for_last_name": "Smith",
+         "cared_for_date_of_birth": "2001-05-06"},
+        {"practice_ods": "D1", "entry_number": 3, "nhs_number": None, "first_name": "X"}])
+    recs = person_records(staged).set_index("source_record_key")
+    assert set(recs.index) == {
+        "provider:carer:CR1", "provider:cared_for:CF1", "las:7", f"gp:D1:{NHS}",
+        f"gp:D1:{NHS}:cared_for:1", f"gp:D1:{NHS}:cared_for:2"}
+    carer = recs.loc["provider:carer:CR1"]
+    assert carer["first_name_alt"] == "ROBERT"
+    assert carer["nhs_number"] is None or carer["nhs_number"] != carer["nhs_number"]  # invalid
+    assert carer["postcode_district"] == "NR1" and carer["postcode_sector"] == "NR1 3"
+    assert bool(recs.loc["provider:cared_for:CF1", "information_sharing_declined"])
+    assert recs.loc[f"gp:D1:{NHS}:cared_for:1", "first_name"] == "A"
+    assert recs.loc[f"gp:D1:{NHS}:cared_for:2", "date_of_birth"] == "2001-05-06"

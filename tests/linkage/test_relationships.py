@@ -1,0 +1,75 @@
+"""Caring relationships: sources merged per person pair, earliest ending wins."""
+
+from __future__ import annotations
+
+import pandas as pd
+from linkage_helpers import empty_staged, staged_frame, valid_nhs
+
+from linkage.relationships import caring_relationships
+
+GP_NHS = valid_nhs(9)
+
+
+def _staged() -> dict[str, pd.DataFrame]:
+    staged = empty_staged()
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": "C1", "referral_date": "2020-01-01"},
+        {"carer_ref": "C2", "referral_date": "2021-01-01"},
+        {"carer_ref": "C3", "referral_date": "2022-01-01"}])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "F1", "carer_ref": "C1", "date_of_death": "2025-06-01"},
+        {"cared_for_ref": "F2", "carer_ref": "C2"},
+        {"cared_for_ref": "F3", "carer_ref": "C3"}])
+    staged["provider_sustainment_check"] = staged_frame("provider_sustainment_check", [
+        {"check_ref": "S1", "carer_ref": "C1", "check_date": "2025-09-01", "still_caring": "No",
+         "breakdown_reason": "Other"},
+        {"check_ref": "S2", "carer_ref": "C2", "check_date": "2025-03-01", "still_caring": "No",
+         "breakdown_reason": "Deterioration of relationship between carer and cared for"},
+        {"check_ref": "S3", "carer_ref": "C3", "check_date": "2025-04-01",
+         "still_caring": "Yes"}])
+    staged["las_person"] = staged_frame("las_person", [
+        {"person_id": 10}, {"person_id": 11, "date_of_death": "2024-02-02"},
+        {"person_id": 12}, {"person_id": 13}])
+    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
+        # person_id is the client cared for, related_person_id their carer
+        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Main informal carer", "start_date": "2019-05-05",
+         "end_date": "2024-12-12"},
+        {"relationship_id": 2, "person_id": 13, "related_person_id": 11,
+         "relationship_type": "Informal carer", "start_date": "2018-01-01"},
+        {"relationship_id": 3, "person_id": 10, "related_person_id": 13,
+         "relationship_type": "Next of kin", "start_date": "2018-01-01"}])
+    staged["las_care_package"] = staged_frame("las_care_package", [
+        {"package_id": 1, "person_id": 12, "setting": "Nursing care",
+         "start_date": "2024-10-10"}])
+    staged["gp_register_entry"] = staged_frame("gp_register_entry", [
+        {"practice_ods": "D1", "entry_number": 1, "nhs_number": GP_NHS,
+         "cared_for_name": "Mrs F Three", "date_recorded": "2015-01-01"}])
+    return staged
+
+
+def test_relationship_end_reasons() -> None:
+    keys = {"provider:carer:C1": "A", "provider:cared_for:F1": "B",
+            "provider:carer:C2": "C", "provider:cared_for:F2": "D",
+            "provider:carer:C3": "E", "provider:cared_for:F3": "F",
+            "las:10": "G", "las:12": "H", "las:11": "I", "las:13": "J",
+            f"gp:D1:{GP_NHS}": "E", f"gp:D1:{GP_NHS}:cared_for:1": "F"}
+    xref = pd.DataFrame({"source_record_key": list(keys), "person_key": list(keys.values())})
+    rel = caring_relationships(_staged(), xref).set_index(["carer_key", "cared_for_key"])
+    assert len(rel) == 5  # the Next of kin row is not a caring relationship
+    assert rel.loc[("A", "B"), "end_reason"] == "cared_for_deceased"  # death before breakdown
+    assert str(rel.loc[("A", "B"), "ended_on"]) == "2025-06-01"
+    assert rel.loc[("C", "D"), "end_reason"] == "breakdown"
+    assert rel.loc[("G", "H"), "end_reason"] == "residential_care"  # before the LAS end date
+    assert rel.loc[("I", "J"), "end_reason"] == "carer_deceased"
+    ef = rel.loc[("E", "F")]
+    assert ef["sources"] == "provider,gp" and pd.isna(ef["end_reason"])
+    assert str(ef["first_seen"]) == "2015-01-01"
+
+
+def test_las_end_date_alone_is_ended_in_las() -> None:
+    staged = _staged()
+    staged["las_care_package"] = staged_frame("las_care_package", [])
+    xref = pd.DataFrame({"source_record_key": ["las:10", "las:12"], "person_key": ["G", "H"]})
+    rel = caring_relationships(staged, xref)
+    assert rel.iloc[0]["end_reason"] == "ended_in_las"
