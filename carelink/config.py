@@ -11,7 +11,7 @@ Nothing else in the project reads environment variables: stages receive a `Setti
 | CARELINK_LAS_URL | sqlite:///$CARELINK_LANDING/las/las_reporting.db | LAS reporting database |
 | CARELINK_WAREHOUSE_URL | duckdb:///$CARELINK_DATA_DIR/warehouse.duckdb | the warehouse |
 | CARELINK_REPORTS_DIR | $CARELINK_DATA_DIR/reports | nightly, IG and Data Docs output |
-| CARELINK_MODELS_DIR | <package>/linkage/models | versioned linkage models + approvals |
+| CARELINK_MODELS_DIR | $CARELINK_DATA_DIR/models | versioned linkage models + approval pointer |
 | CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque |
 | CARELINK_STALE_SHARE_THRESHOLD | 0.25 | practice stale share above which the gate warns |
 | CARELINK_ALERT_WEBHOOK | (none: alerts off) | URL that receives a JSON note when a task fails |
@@ -63,7 +63,7 @@ class Settings:
             "warehouse_url": env.get("CARELINK_WAREHOUSE_URL")
             or f"duckdb:///{data_dir / 'warehouse.duckdb'}",
             "reports_dir": _path(env, "CARELINK_REPORTS_DIR", data_dir / "reports"),
-            "models_dir": _path(env, "CARELINK_MODELS_DIR", PROJECT_ROOT / "linkage" / "models"),
+            "models_dir": _path(env, "CARELINK_MODELS_DIR", data_dir / "models"),
             "stale_share_threshold": float(env.get("CARELINK_STALE_SHARE_THRESHOLD", "0.25")),
             "person_key_secret_value": env.get("CARELINK_PERSON_KEY_SECRET") or None,
             "alert_webhook": env.get("CARELINK_ALERT_WEBHOOK") or None,

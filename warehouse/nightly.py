@@ -64,14 +64,9 @@ def load_night(engine: sa.Engine, *, extract_date: date, run_id: str, linkage_di
             # through, and only what the (pseudonymous) table defines may be written.
             wanted = [c for c in table(qualified).c.keys() if c in df.columns]
             df = df[wanted].copy()
-            df["run_id"] = run_id
-            if qualified == "linkage.person_key_history":
-                # History accumulates; a rerun of this night replaces this night's rows.
-                conn.execute(sa.text("DELETE FROM linkage.person_key_history WHERE run_id = :r"),
-                             {"r": run_id})
-                counts[qualified] = replace_rows(conn, qualified, df,
-                                                 where={"run_id": run_id})
-            elif qualified in DATED_MARTS:
+            if "run_id" not in df.columns or not qualified.startswith("linkage."):
+                df["run_id"] = run_id  # linkage rows keep the run that last wrote them
+            if qualified in DATED_MARTS:
                 column = DATED_MARTS[qualified]
                 counts[qualified] = replace_rows(conn, qualified, df,
                                                  where={column: extract_date})
