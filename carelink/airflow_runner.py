@@ -83,7 +83,23 @@ def logical_date_for(extract_date: date) -> datetime:
     return datetime.combine(extract_date + timedelta(days=1), dtime(2, 0), tzinfo=LONDON)
 
 
+def ensure_warehouse(settings: Settings) -> None:
+    """Create a brand-new warehouse on first use; refuse one whose schema is behind (an
+    upgrade is a deliberate act: `carelink warehouse upgrade`)."""
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        if warehouse.current_revision(engine) is None:
+            log.info("creating the warehouse at %s", warehouse.describe_url(settings.warehouse_url))
+            warehouse.upgrade_engine(engine)
+        warehouse.ensure_current(engine)
+    finally:
+        engine.dispose()
+
+
 def run_night(settings: Settings, extract_date: date) -> NightResult:
+    ensure_warehouse(settings)
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
     started = time.monotonic()
@@ -98,7 +114,7 @@ def run_night(settings: Settings, extract_date: date) -> NightResult:
         logical_date=logical_date_for(extract_date),
         run_conf={"extract_date": extract_date.isoformat()},
     )
-    states = {ti.task_id: str(ti.state.value if ti.state else "none")
+    states = {ti.task_id: str(getattr(ti.state, "value", ti.state) or "none")
               for ti in dag_run.get_task_instances()}
     result = NightResult(extract_date, dag_run.run_id, states,
                          seconds=time.monotonic() - started)

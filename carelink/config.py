@@ -70,9 +70,8 @@ class Settings:
             "extract_retry_delay_seconds": int(env.get("CARELINK_EXTRACT_RETRY_DELAY", "120")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "landing_dir" in overrides and "las_url" not in overrides and not env.get(
-            "CARELINK_LAS_URL"
-        ):
+        if overrides.get("landing_dir") is not None and overrides.get("las_url") is None \
+                and not env.get("CARELINK_LAS_URL"):
             values["las_url"] = default_las_url(Path(str(values["landing_dir"])))
         return cls(**values)  # type: ignore[arg-type]
 

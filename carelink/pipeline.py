@@ -311,7 +311,14 @@ def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str)
         warehouse.append_rows(engine, "dq.validation_results", outcome.results_frame())
     finally:
         engine.dispose()
-    return outcome.summary()
+    summary = dict(outcome.summary())
+    critical = outcome.critical_failures
+    summary["blocked"] = bool(critical)
+    summary["message"] = ("cross-source checks: critical expectations failed, the load is "
+                          "stopped — " + "; ".join(f"{f.suite}/{f.expectation} "
+                                                  f"({f.unexpected_count} rows)"
+                                                  for f in critical)) if critical else ""
+    return summary
 
 
 def run_load(settings: Settings, extract_date: date, run_id: str) -> dict:

@@ -66,10 +66,24 @@ EXTRACT_RETRY_POLICY = ExceptionRetryPolicy(
     default=RetryAction.FAIL,
 )
 
+# Other tasks retry once on a dropped database connection; a bug or bad data fails at once
+# (retrying it would only repeat the answer and delay the alert).
+TRANSIENT_RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception="sqlalchemy.exc.OperationalError",
+            action=RetryAction.RETRY,
+            reason="database connection problem; retrying",
+        )
+    ],
+    default=RetryAction.FAIL,
+)
+
 default_args = {
     "owner": "carelink-data-engineering",
-    "retries": 2,
+    "retries": 1,
     "retry_delay": timedelta(minutes=2),
+    "retry_policy": TRANSIENT_RETRY_POLICY,
     "execution_timeout": timedelta(minutes=30),
     "on_failure_callback": on_task_failure,
 }
@@ -139,13 +153,13 @@ def carers_nightly() -> None:
         staged.append(stage(validate(extract())))
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1))
-    def link_persons(_: list) -> dict:
+    def link_persons() -> dict:
         """Link everyone staged (whatever happened to each source tonight)."""
         settings, extract_date, run_id = _night()
         return pipeline.run_linkage(settings, extract_date, run_id)
 
     @task
-    def cross_source_checks(_: dict) -> dict:
+    def cross_source_checks() -> dict:
         settings, extract_date, run_id = _night()
         checks = pipeline.run_cross_source_checks(settings, extract_date, run_id)
         if checks["blocked"]:
@@ -153,16 +167,20 @@ def carers_nightly() -> None:
         return checks
 
     @task(outlets=[WAREHOUSE_ASSET])
-    def load_warehouse(_: dict) -> dict:
+    def load_warehouse() -> dict:
         settings, extract_date, run_id = _night()
         return pipeline.run_load(settings, extract_date, run_id)
 
     @task(trigger_rule="all_done")
-    def write_reports(_: dict) -> dict:
+    def write_reports() -> dict:
         settings, extract_date, run_id = _night()
         return pipeline.run_reports(settings, extract_date, run_id)
 
-    write_reports(load_warehouse(cross_source_checks(link_persons(staged))))
+    # Ordering only: each task reads what it needs from the warehouse and the night's work
+    # folder, so a skipped or failed source never leaves a downstream task without input.
+    linked = link_persons()
+    staged >> linked
+    linked >> cross_source_checks() >> load_warehouse() >> write_reports()
 
 
 carers_nightly()

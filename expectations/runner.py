@@ -1,0 +1,175 @@
+"""Running `Spec` lists through Great Expectations, and the outcome records the pipeline keeps.
+
+GX is configured once per process: an ephemeral context (nothing written to disk, no project
+folder to deploy), one pandas data source whose single asset takes whatever DataFrame is
+validated, progress bars off, its loggers quiet, and analytics disabled *before* the import so
+that no run ever tries to phone home from a locked-down network.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from expectations.suites import Derived, Severity, Spec, SuiteContext
+
+# Before any import of great_expectations (lazy, in `_gx`): no usage statistics, ever.
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+
+RESULT_COLUMNS = ["run_id", "run_date", "source", "suite", "expectation", "severity", "success",
+                  "unexpected_count", "element_count"]
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict; `details` carries extra figures (e.g. an agreement rate)."""
+
+    suite: str
+    expectation: str
+    severity: Severity
+    success: bool
+    unexpected_count: int | None
+    element_count: int | None
+    column: str | None = None
+    gx_type: str = ""
+    doc: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def outcomes_frame(outcomes: list[ExpectationOutcome], *, run_id: str, run_date: date,
+                   source: str) -> pd.DataFrame:
+    """Rows for dq.validation_results."""
+    rows = [{"run_id": run_id, "run_date": run_date, "source": source, "suite": o.suite,
+             "expectation": o.expectation, "severity": o.severity, "success": bool(o.success),
+             "unexpected_count": o.unexpected_count, "element_count": o.element_count}
+            for o in outcomes]
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    for col in ("unexpected_count", "element_count"):
+        frame[col] = frame[col].astype("Int64")
+    frame["success"] = frame["success"].astype(bool)
+    return frame
+
+
+@cache
+def _gx():
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False,
+                                                         metric_calculations=False)
+    asset = context.data_sources.add_pandas("carelink").add_dataframe_asset("frame")
+    batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+    return gx, gxe, batch_definition
+
+
+def add_derived(df: pd.DataFrame, derived: tuple[Derived, ...] | list[Derived],
+                ctx: SuiteContext) -> pd.DataFrame:
+    """A copy of `df` with every derived column whose inputs are present."""
+    out = df.copy(deep=False)
+    for d in derived:
+        if all(c in out.columns for c in d.needs):
+            out[d.column] = d.compute(out, ctx)
+    return out
+
+
+def run_specs(df: pd.DataFrame, suite_name: str, specs: list[Spec] | tuple[Spec, ...]
+              ) -> list[ExpectationOutcome]:
+    """Validate `df` against `specs` in one GX batch. Specs whose columns are absent are left
+    out (the missing column is reported by its own critical expectation)."""
+    gx, gxe, batch_definition = _gx()
+    runnable = [s for s in specs if all(c in df.columns for c in s.columns)
+                and (len(df) > 0 or not s.needs_rows)]
+    if not runnable:
+        return []
+    suite = gx.ExpectationSuite(name=suite_name)
+    for i, spec in enumerate(runnable):
+        cls = getattr(gxe, spec.expectation)
+        suite.add_expectation(cls(**spec.kwargs, meta={"severity": spec.severity,
+                                                       "name": spec.name, "index": i}))
+    frame = df.reset_index(drop=True)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    validation = batch.validate(suite, result_format="BASIC")
+    by_index = {int(r.expectation_config.meta["index"]): r for r in validation.results}
+    out = []
+    for i, spec in enumerate(runnable):
+        res = by_index[i]
+        result = res.result or {}
+        unexpected = result.get("unexpected_count")
+        element = result.get("element_count")
+        if "observed_value" in result and element is None and spec.expectation.startswith(
+                "ExpectTableRowCount"):
+            element = int(result["observed_value"])
+        if spec.expectation == "ExpectColumnToExist":
+            element, unexpected = len(frame), (0 if res.success else None)
+        details = {}
+        if "observed_value" in result:
+            details["observed_value"] = _plain(result["observed_value"])
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            details["error"] = str(res.exception_info.get("exception_message"))[:300]
+        out.append(ExpectationOutcome(
+            suite=suite_name, expectation=spec.name, severity=spec.severity,
+            success=bool(res.success),
+            unexpected_count=None if unexpected is None else int(unexpected),
+            element_count=None if element is None else int(element),
+            column=spec.kwargs.get("column") or spec.kwargs.get("column_A"),
+            gx_type=spec.expectation, doc=spec.doc, details=details))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    try:
+        return value.item()  # numpy scalar
+    except AttributeError:
+        return value
+
+
+def write_docs(path: Path, title: str, outcomes: list[ExpectationOutcome],
+               subtitle: str = "") -> Path:
+    """A self-contained HTML page (no scripts, no external assets) listing every expectation
+    with its status, so that it opens offline on a locked-down machine."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    failed_critical = sum(1 for o in outcomes if not o.success and o.severity == "critical")
+    failed_warning = sum(1 for o in outcomes if not o.success and o.severity == "warning")
+    rows = []
+    for o in sorted(outcomes, key=lambda o: (o.success, o.severity != "critical", o.suite)):
+        status = "passed" if o.success else ("FAILED" if o.severity == "critical" else "warning")
+        cls = "ok" if o.success else o.severity
+        details = "; ".join(f"{k}={v}" for k, v in o.details.items())
+        cells = [o.suite, o.expectation, o.gx_type, o.severity, status,
+                 "" if o.unexpected_count is None else str(o.unexpected_count),
+                 "" if o.element_count is None else str(o.element_count), o.doc, details]
+        rows.append(f'<tr class="{cls}">' + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+                    + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("suite", "expectation", "GX expectation",
+                                             "severity", "status", "unexpected", "elements",
+                                             "why", "details"))
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse;font-size:90%}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:left}} th{{background:#eee}}
+tr.critical td{{background:#f8d7da}} tr.warning td{{background:#fff3cd}}
+tr.ok td{{background:#f4fbf4}}
+</style></head><body>
+<h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p>
+<p>{len(outcomes)} expectations: {failed_critical} critical failures,
+{failed_warning} warnings.</p>
+<table><thead><tr>{head}</tr></thead><tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,322 @@
+"""How good is the linkage? Pairwise and cluster metrics against generated ground truth.
+
+The synthetic county knows who every record really is (`truth/records.csv`), so the linkage
+can be scored rather than argued about. Everything is counted from the contingency table of
+(predicted person, true person) cells: the number of record pairs in a group of n records is
+C(n, 2), so true positives are the sum over cells of C(n, 2), predicted pairs the sum over
+predicted clusters and true pairs the sum over true persons. Nothing enumerates pairs, so a
+100,000-record night costs a few group-bys.
+
+Scopes, each with precision / recall / F1:
+- `overall`: every pair;
+- `within_source` / `across_source`: both records from one source, or from two (cells are
+  further keyed by source, and across = overall - within);
+- `carers` / `cared_for`: pairs touching at least one record of that role (C(n, 2) minus the
+  pairs among the cell's other records), so a carer wrongly joined to a cared-for person
+  counts against both. LAS records carry no role of their own (`las_person`): they take their
+  true person's role from the person's provider or GP records.
+
+Truth pairs the opt-out forbids (a record on a provider file whose carer declined information
+sharing with an LAS or GP record) are not counted as truth: the linkage must not find them.
+A predicted pair of that kind is a false positive, and is also reported on its own.
+
+`deterministic_baseline` is the yardstick: what a careful analyst gets with SQL joins.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SCOPES = ("overall", "within_source", "across_source", "carers", "cared_for")
+_RESOLVED_ROLES = ("carer", "cared_for")
+_ROLE_SCOPE = {"carer": "carers", "cared_for": "cared_for"}
+
+
+def _c2(n: pd.Series | int) -> Any:
+    """Pairs among n records, C(n, 2), elementwise for a Series."""
+    return n * (n - 1) // 2
+
+
+def _prf(tp: int, predicted: int, true: int) -> dict[str, float | int]:
+    precision = tp / predicted if predicted else 1.0
+    recall = tp / true if true else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 6), "recall": round(recall, 6), "f1": round(f1, 6),
+            "true_positive_pairs": int(tp), "predicted_pairs": int(predicted),
+            "true_pairs": int(true)}
+
+
+def source_of(keys: pd.Series) -> pd.Series:
+    """The source a record key names: the text before the first colon (`las:1203` → las)."""
+    return keys.astype(str).str.split(":", n=1).str[0]
+
+
+def _resolve_roles(frame: pd.DataFrame) -> pd.Series:
+    """Role per record; a record without carer/cared_for takes its true person's role."""
+    role = frame["role"].astype(str)
+    known = frame[role.isin(_RESOLVED_ROLES)]
+    if known.empty:
+        return role
+    person_role = (known.groupby(["person", "role"]).size().reset_index(name="n")
+                   .sort_values(["person", "n", "role"], ascending=[True, False, True])
+                   .drop_duplicates("person").set_index("person")["role"])
+    fallback = frame["person"].map(person_role)
+    return role.where(role.isin(_RESOLVED_ROLES), fallback.fillna(role))
+
+
+def _pair_counts(frame: pd.DataFrame, by: list[str], *, forbidden: bool) -> dict[str, int]:
+    """Pair counts per scope for groups `by` (a cell, a predicted or a true cluster).
+
+    With `forbidden`, pairs the opt-out forbids (declined × LAS/GP record) are subtracted:
+    within a group they number n_declined × n_shared. They are always across sources, and
+    touch a role when either end has it.
+    """
+    sizes = frame.groupby(by, sort=False).size()
+    total = int(_c2(sizes).sum())
+    within = int(_c2(frame.groupby([*by, "_source"], sort=False).size()).sum())
+    out = {"overall": total, "within_source": within, "across_source": total - within}
+    for role in _RESOLVED_ROLES:
+        other = frame[frame["_role"] != role].groupby(by, sort=False).size()
+        other = other.reindex(sizes.index, fill_value=0)
+        out[_ROLE_SCOPE[role]] = int((_c2(sizes) - _c2(other)).sum())
+    if forbidden and frame["_declined"].any():
+        g = frame.groupby(by, sort=False)
+        dec, shared = g["_declined"].sum(), g["_shared"].sum()
+        bad = frame[frame["_declined"] | frame["_shared"]]
+        n_bad = int((dec * shared).sum())
+        out["overall"] -= n_bad
+        out["across_source"] -= n_bad
+        for role in _RESOLVED_ROLES:
+            # forbidden pairs with neither end of this role: declined_not_role × shared_not_role
+            nr = bad[bad["_role"] != role].groupby(by, sort=False)
+            dec_nr = nr["_declined"].sum().reindex(sizes.index, fill_value=0)
+            sh_nr = nr["_shared"].sum().reindex(sizes.index, fill_value=0)
+            out[_ROLE_SCOPE[role]] -= n_bad - int((dec_nr * sh_nr).sum())
+    return {k: int(v) for k, v in out.items()}
+
+
+def evaluate_links(predicted: pd.DataFrame, truth: pd.DataFrame, *,
+                   roles: pd.DataFrame | None = None,
+                   hard_negatives: pd.DataFrame | None = None,
+                   declined_keys: set[str] | None = None) -> dict:
+    """Pairwise and cluster metrics of `predicted` against `truth` (see the module doc).
+
+    predicted: source_record_key, person_key. truth: source_record_key, person (and role).
+    roles: source_record_key, role, overriding truth's role column. hard_negatives:
+    person_a, person_b (and kind): true persons who look alike and must stay apart.
+    declined_keys: records on a declined provider file; their truth pairs with LAS or GP
+    records are not counted, and predicting one is a false positive. Only records in both
+    frames are scored; the counts of the rest are returned so that a gap is visible.
+    """
+    pred = predicted[["source_record_key", "person_key"]].astype({"source_record_key": str})
+    tru = truth[["source_record_key", "person", *(["role"] if "role" in truth else [])]].copy()
+    tru["source_record_key"] = tru["source_record_key"].astype(str)
+    if roles is not None:
+        tru = tru.drop(columns="role", errors="ignore").merge(
+            roles[["source_record_key", "role"]].astype(str), on="source_record_key",
+            how="left")
+    if "role" not in tru:
+        tru["role"] = "unknown"
+    tru["role"] = tru["role"].fillna("unknown")
+    frame = pred.merge(tru, on="source_record_key", how="inner")
+    frame["_source"] = source_of(frame["source_record_key"])
+    frame["_role"] = _resolve_roles(frame) if len(frame) else frame["role"]
+    declined = set(declined_keys or ())
+    frame["_declined"] = frame["source_record_key"].isin(declined)
+    frame["_shared"] = ~frame["_source"].eq("provider")
+
+    tp = _pair_counts(frame, ["person_key", "person"], forbidden=True)
+    pp = _pair_counts(frame, ["person_key"], forbidden=False)
+    tt = _pair_counts(frame, ["person"], forbidden=True)
+    pairwise = {scope: _prf(tp[scope], pp[scope], tt[scope]) for scope in SCOPES}
+    optout_linked = pp["overall"] - _pair_counts(frame, ["person_key"], forbidden=True)[
+        "overall"] if declined else 0
+
+    n = len(frame)
+    cells = frame.groupby(["person_key", "person"], sort=False).size().rename("n").reset_index()
+    cells["n_pred"] = cells["person_key"].map(frame.groupby("person_key").size())
+    cells["n_true"] = cells["person"].map(frame.groupby("person").size())
+    clusters_per_person = cells.groupby("person").size()
+    persons_per_cluster = cells.groupby("person_key").size()
+    cluster = {
+        "records": n,
+        "true_persons": int(frame["person"].nunique()),
+        "predicted_persons": int(frame["person_key"].nunique()),
+        "bcubed_precision": round(float((cells["n"] ** 2 / cells["n_pred"]).sum() / n), 6)
+        if n else 1.0,
+        "bcubed_recall": round(float((cells["n"] ** 2 / cells["n_true"]).sum() / n), 6)
+        if n else 1.0,
+        "share_true_persons_in_one_cluster": round(float((clusters_per_person == 1).mean()), 6)
+        if n else 1.0,
+        "share_predicted_clusters_pure": round(float((persons_per_cluster == 1).mean()), 6)
+        if n else 1.0,
+    }
+    return {
+        "pairwise": pairwise,
+        "cluster": cluster,
+        "hard_negatives": hard_negative_merges(frame, hard_negatives),
+        "optout_pairs_linked": int(optout_linked),
+        "coverage": {
+            "scored": n,
+            "predicted_not_in_truth": int((~pred["source_record_key"].isin(
+                tru["source_record_key"])).sum()),
+            "truth_not_predicted": int((~tru["source_record_key"].isin(
+                pred["source_record_key"])).sum()),
+        },
+    }
+
+
+def hard_negative_merges(frame: pd.DataFrame, hard_negatives: pd.DataFrame | None) -> dict:
+    """How many look-alike pairs of true persons share a predicted person (by kind)."""
+    if hard_negatives is None or hard_negatives.empty:
+        return {"pairs": 0, "merged": 0, "by_kind": {}}
+    hn = hard_negatives.copy()
+    if "kind" not in hn:
+        hn["kind"] = "hard_negative"
+    hn = hn[["person_a", "person_b", "kind"]].drop_duplicates()
+    where = frame[["person", "person_key"]].drop_duplicates()
+    a = hn.merge(where, left_on="person_a", right_on="person").drop(columns="person")
+    both = a.merge(where, left_on=["person_b", "person_key"],
+                   right_on=["person", "person_key"])
+    merged = both[["person_a", "person_b", "kind"]].drop_duplicates()
+    by_kind = merged.groupby("kind").size()
+    return {"pairs": int(len(hn)), "merged": int(len(merged)),
+            "by_kind": {str(k): int(v) for k, v in by_kind.items()}}
+
+
+# --- the deterministic baseline ---------------------------------------------------------------
+
+
+def deterministic_baseline(records: pd.DataFrame) -> pd.DataFrame:
+    """Person per record by exact rules only: same valid NHS number, or the same normalised
+    first name, last name and date of birth (all present), closed transitively.
+
+    Works on the canonical person records (`linkage.records.person_records`), so it gets the
+    same cleaning as the model and the comparison measures the model, not the normalisers.
+    No guards and no opt-out: that is the point of a baseline.
+    """
+    keys = records["source_record_key"].astype(str).tolist()
+    parent = list(range(len(keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    rules = [["nhs_number"], ["first_name", "last_name", "date_of_birth"]]
+    for cols in rules:
+        sub = records[cols].reset_index(drop=True)
+        ok = sub.notna().all(axis=1) & (sub.astype(str) != "").all(axis=1)
+        sub = sub[ok]
+        if sub.empty:
+            continue
+        first = sub.groupby(cols, sort=False).ngroup()
+        anchor = pd.Series(sub.index, index=sub.index).groupby(first.values).transform("min")
+        for i, j in zip(sub.index, anchor, strict=True):
+            if i != j:
+                ri, rj = find(int(i)), find(int(j))
+                if ri != rj:
+                    parent[max(ri, rj)] = min(ri, rj)
+    roots = [find(i) for i in range(len(keys))]
+    return pd.DataFrame({"source_record_key": keys,
+                         "person_key": [f"baseline:{keys[r]}" for r in roots]})
+
+
+# --- a whole county -----------------------------------------------------------------------------
+
+
+def declined_record_keys(records: pd.DataFrame, declined_refs: set[str]) -> set[str]:
+    """Provider records (carer and cared-for) on the files of carers who declined sharing."""
+    prov = records[(records["source"] == "provider")
+                   & records["carer_ref"].astype(str).isin(declined_refs)]
+    return set(prov["source_record_key"])
+
+
+def truth_inputs(truth_dir: Path, records: pd.DataFrame) -> dict[str, Any]:
+    """truth, hard_negatives and declined_keys for `evaluate_links`, from a county's truth."""
+    truth_dir = Path(truth_dir)
+    truth = pd.read_csv(truth_dir / "records.csv", dtype=str)
+    hard = truth_dir / "hard_negatives.csv"
+    declined_file = truth_dir / "information_sharing_declined.csv"
+    refs = set(pd.read_csv(declined_file, dtype=str)["carer_ref"]) if declined_file.exists() \
+        else set()
+    return {"truth": truth,
+            "hard_negatives": pd.read_csv(hard, dtype=str) if hard.exists() else None,
+            "declined_keys": declined_record_keys(records, refs)}
+
+
+def stage_county(county_dir: Path, *, extract_date: date, work_dir: Path
+                 ) -> dict[str, pd.DataFrame]:
+    """Extract and stage one night of a generated county into `work_dir`; the staged tables."""
+    import warehouse
+    from carelink.config import Settings
+    from carelink.pipeline import stage_night
+
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(work_dir)},
+                                 landing_dir=Path(county_dir) / "landing")
+    outcome = stage_night(settings, extract_date)
+    if outcome.errors:
+        raise RuntimeError(f"staging failed: {outcome.errors}")
+    return warehouse.read_staging(warehouse.make_engine(settings.warehouse_url))
+
+
+def evaluate_county(county_dir: Path, *, extract_date: date, work_dir: Path,
+                    models_dir: Path) -> dict:
+    """Stage a generated county's night, link it as the nightly does, and score carelink and
+    the deterministic baseline against the county's truth.
+
+    The nightly runs with a fresh random secret and no previous night, so keys are new and
+    meaningless outside this run; the approved model in `models_dir` is used when there is
+    one, else a bootstrap model is trained there (as the nightly would).
+    """
+    from linkage.nightly import link_night
+    from linkage.records import person_records
+
+    county_dir, work_dir = Path(county_dir), Path(work_dir)
+    staged = stage_county(county_dir, extract_date=extract_date, work_dir=work_dir)
+    outcome = link_night(staged, {}, models_dir=Path(models_dir),
+                         secret=secrets.token_hex(32), run_id=f"evaluate__{extract_date}",
+                         extract_date=extract_date, out_dir=work_dir / "linkage",
+                         report_dir=work_dir / "report")
+    linked = pd.read_parquet(outcome.files["records"])
+    records = person_records(staged)
+    inputs = truth_inputs(county_dir / "truth", records)
+    return {
+        "county": str(county_dir), "extract_date": extract_date.isoformat(),
+        "records": len(records), "model_version": outcome.model_version,
+        "threshold": outcome.threshold,
+        "methods": {
+            "carelink": evaluate_links(linked, **inputs),
+            "baseline": evaluate_links(deterministic_baseline(records), **inputs),
+        },
+    }
+
+
+def format_markdown(results: dict) -> str:
+    """Markdown table: method × scope → precision, recall, F1, plus the cluster and guard
+    figures. `results` is `evaluate_county`'s output (or any dict with `methods`)."""
+    lines = ["| method | scope | precision | recall | F1 | true pairs | predicted pairs |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for method, res in results["methods"].items():
+        for scope in SCOPES:
+            m = res["pairwise"][scope]
+            lines.append(f"| {method} | {scope.replace('_', '-')} | {m['precision']:.4f} | "
+                         f"{m['recall']:.4f} | {m['f1']:.4f} | {m['true_pairs']:,} | "
+                         f"{m['predicted_pairs']:,} |")
+    lines += ["", "| method | hard-negative pairs merged | opt-out pairs linked | "
+              "B-cubed precision | B-cubed recall | true persons in one cluster |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for method, res in results["methods"].items():
+        hn, cl = res["hard_negatives"], res["cluster"]
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(hn["by_kind"].items()))
+        lines.append(f"| {method} | {hn['merged']} of {hn['pairs']:,}"
+                     f"{f' ({kinds})' if kinds else ''} | {res['optout_pairs_linked']} | "
+                     f"{cl['bcubed_precision']:.4f} | {cl['bcubed_recall']:.4f} | "
+                     f"{cl['share_true_persons_in_one_cluster']:.4f} |")
+    return "\n".join(lines) + "\n"
