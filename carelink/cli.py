@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from carelink.demo import run_demo
 
     return run_demo(Path(args.data_dir) if args.data_dir else None, carers=args.carers,
-                    full_pipeline=args.full)
+                    full_pipeline=not args.stage_only)
 
 
 def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
@@ -193,9 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="generate a county and run it through the pipeline")
     p.add_argument("--data-dir", help="where to put it (default: CARELINK_DATA_DIR or ./data)")
     p.add_argument("--carers", type=int, default=3000)
-    p.add_argument("--full", action="store_true",
-                   help="run each night through the Airflow DAG (gate, linkage, load, "
-                        "reports) instead of stopping after staging")
+    p.add_argument("--stage-only", action="store_true",
+                   help="stop after staging the three sources (no Airflow, linkage or gate)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("warehouse", help="warehouse administration")

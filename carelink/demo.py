@@ -22,10 +22,9 @@ SEED = 20261122
 
 
 def run_demo(data_dir: Path | None = None, *, carers: int = 3000,
-             full_pipeline: bool = False) -> int:
-    """By default the demo extracts, checks delivery and stages each night (the foundation,
-    verified end to end); `full_pipeline=True` runs every night through the Airflow DAG
-    (gate, linkage, checks, load, reports)."""
+             full_pipeline: bool = True) -> int:
+    """Every night through the real Airflow DAG (gate, linkage, checks, load, reports);
+    `full_pipeline=False` stops after staging (no Airflow)."""
     from carelink.airflow_runner import run_night
     from carelink.pipeline import stage_night
     from synthetic import generate_county

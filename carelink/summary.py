@@ -22,7 +22,7 @@ def report_paths(settings: Settings, extract_date: date) -> dict[str, str]:
     return {
         "nightly report": str(base / "nightly.html"),
         "IG linkage report": str(base / "restricted" / "linkage_report.html"),
-        "Data Docs": str(base / "data_docs" / "index.html"),
+        "Data Docs": str(base / "data_docs"),
         "GP reconciliation lists": str(base / "restricted" / "reconciliation"),
     }
 

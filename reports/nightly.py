@@ -124,7 +124,9 @@ def build_nightly_report(engine, inputs: ReportInputs) -> Path:  # engine: sqlal
         gate=gate_summary, combos=combos, plots=plots,
         sustain=sustain.to_dict("records"), checks=checks.to_dict("records"),
         practices=practices.to_dict("records"), bias=bias.to_dict("records"),
-        links={"Data Docs (quality gate)": "data_docs/index.html",
+        links={"Data Docs: provider": "data_docs/provider.html",
+               "Data Docs: LAS": "data_docs/las.html", "Data Docs: GP": "data_docs/gp.html",
+               "Data Docs: cross-source checks": "data_docs/cross_source.html",
                "IG linkage report (restricted)": "restricted/linkage_report.html"},
     )
     inputs.report_dir.mkdir(parents=True, exist_ok=True)
