@@ -135,6 +135,39 @@ def cmd_warehouse_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_list(args: argparse.Namespace) -> int:
+    import json
+
+    from linkage.model import current_model
+
+    settings = _settings(args)
+    current = current_model(settings.models_dir)
+    models = sorted(settings.models_dir.glob("model-*.json"))
+    if not models:
+        print(f"no linkage models in {settings.models_dir}")
+    for path in models:
+        meta = json.loads(path.read_text()).get("carelink", {})
+        status = "CURRENT" if current and path.name == current.name else (
+            "approved" if meta.get("approved_by") else "candidate")
+        print(f"{path.name}  {status:9}  threshold {meta.get('threshold')}  trained on "
+              f"{meta.get('trained_on')}  approved by {meta.get('approved_by') or '-'}")
+    return 0
+
+
+def cmd_model_approve(args: argparse.Namespace) -> int:
+    from linkage.model import approve_model
+
+    settings = _settings(args)
+    path = Path(args.model)
+    if not path.is_absolute() and not path.exists():
+        path = settings.models_dir / path
+    if not path.exists():
+        raise CommandError(f"no model {args.model} (see `carelink model list`)")
+    approve_model(path, by=args.by, on=args.on)
+    print(f"{path.name} approved by {args.by} on {args.on}; the next night scores with it")
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     import warehouse
 
@@ -209,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs"
                                         / "warehouse.md"))
     w.set_defaults(func=cmd_warehouse_docs)
+
+    p = sub.add_parser("model", help="linkage models: list candidates, approve one (IG)")
+    msub = p.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    m = msub.add_parser("list", help="models, their status and threshold")
+    m.set_defaults(func=cmd_model_list)
+    m = msub.add_parser("approve", help="record IG approval and make the model current")
+    m.add_argument("model", help="model file name (in CARELINK_MODELS_DIR) or path")
+    m.add_argument("--by", required=True, help="who approves (recorded in the model)")
+    m.add_argument("--on", type=_date, required=True, help="approval date YYYY-MM-DD")
+    m.set_defaults(func=cmd_model_approve)
 
     p = sub.add_parser("sql", help="run a query against the warehouse and print the result")
     p.add_argument("query")
