@@ -348,3 +348,38 @@ def run_reports(settings: Settings, extract_date: date, run_id: str) -> dict:
     finally:
         engine.dispose()
     return {"nightly_report": str(path)}
+
+
+# --- the linkage_training DAG's tasks -----------------------------------------------------
+
+
+def _staged(settings: Settings):
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        warehouse.ensure_current(engine)
+        return warehouse.read_staging(engine)
+    finally:
+        engine.dispose()
+
+
+def run_training(settings: Settings, trained_on: date, run_id: str) -> dict:
+    """Train a candidate model on everything staged; it stays a candidate until IG approves
+    it (`carelink model approve`)."""
+    from linkage.training import train_candidate
+
+    path = train_candidate(_staged(settings), models_dir=settings.models_dir,
+                           trained_on=trained_on)
+    log.info("run %s trained candidate linkage model %s", run_id, path.name)
+    return {"version": path.name}
+
+
+def run_candidate_evaluation(settings: Settings, version: str) -> dict:
+    """Score the candidate on tonight's staged records and record the figures in its file
+    for IG's decision (no truth exists in production; the figures are volumes and sizes)."""
+    from linkage.training import evaluate_candidate
+
+    result = evaluate_candidate(settings.models_dir / version, _staged(settings))
+    return {"version": version, **{k: v for k, v in result.items()
+                                   if isinstance(v, int | float | str)}}
