@@ -19,13 +19,11 @@ import io
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from carelink import codelists
 from carelink.codelists import Practice
@@ -40,8 +38,8 @@ from carelink.identity import (
     parse_date_emis,
     parse_date_iso,
 )
-from sources.result import FileAccount, QuarantinedRow, SourceExtract
-from sources.tables import GP_REGISTER_ENTRY, StagedTable
+from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
+from sources.tables import GP_REGISTER_ENTRY
 
 __all__ = ["EMIS_COLUMNS", "FILE_NAME", "SYSTMONE_COLUMNS", "extract"]
 
@@ -122,7 +120,7 @@ def extract(
     known = codelists.practices() if practices is None else practices
     folder = landing_dir / "gp"
     result = SourceExtract(source=SOURCE, extract_date=extract_date, status="extracted")
-    result.tables[GP_REGISTER_ENTRY.name] = _frame(GP_REGISTER_ENTRY, [])
+    result.tables[GP_REGISTER_ENTRY.name] = staged_frame(GP_REGISTER_ENTRY, [])
     result.state = {"files": seen, "practices_replaced": []}
 
     if not folder.exists():
@@ -198,7 +196,7 @@ def extract(
             _write_quarantined_rows(landing_dir, extract_date, newest.name, raw_header, bad)
         replaced.append(ods)
 
-    result.tables[GP_REGISTER_ENTRY.name] = _frame(GP_REGISTER_ENTRY, rows)
+    result.tables[GP_REGISTER_ENTRY.name] = staged_frame(GP_REGISTER_ENTRY, rows)
     result.state = {"files": seen, "practices_replaced": sorted(replaced)}
     quarantined_rows = sum(1 for q in result.quarantine if q.row_number is not None)
     result.message = (
@@ -317,19 +315,6 @@ def _map_row(raw: dict[str, str], layout: str, k: int) -> dict[str, Any]:
 
 
 # --- output ----------------------------------------------------------------------------------
-
-
-def _frame(table: StagedTable, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """A DataFrame in the contract's column order with nullable types that survive Parquet."""
-    df = pd.DataFrame(list(rows), columns=table.column_names)
-    for col in table.columns:
-        if col.type == "integer":
-            df[col.name] = df[col.name].astype("Int64")
-        elif col.type == "boolean":
-            df[col.name] = df[col.name].astype("boolean")
-        elif col.type == "date":
-            df[col.name] = df[col.name].astype("object")
-    return df
 
 
 def _quarantine_folder(landing_dir: Path, extract_date: date) -> Path:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import csv
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
@@ -39,8 +38,8 @@ from carelink.identity import (
     parse_date_iso,
     parse_timestamp,
 )
-from sources.result import FileAccount, QuarantinedRow, SourceExtract
-from sources.tables import LAS_VIEWS, StagedTable
+from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
+from sources.tables import LAS_VIEWS
 
 __all__ = ["OVERLAP", "extract", "mask_url"]
 
@@ -163,7 +162,7 @@ def extract(
 
     for view, rows in staged.items():
         table = LAS_VIEWS[view]
-        result.tables[table.name] = _frame(table, rows)
+        result.tables[table.name] = staged_frame(table, rows)
 
     if high is None:
         high = since
@@ -428,23 +427,6 @@ _MAPPERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 # --- output ----------------------------------------------------------------------------------
-
-
-def _frame(table: StagedTable, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """A DataFrame in the contract's column order with nullable types that survive Parquet."""
-    df = pd.DataFrame(list(rows), columns=table.column_names)
-    for col in table.columns:
-        if col.type == "integer":
-            df[col.name] = df[col.name].astype("Int64")
-        elif col.type == "boolean":
-            df[col.name] = df[col.name].astype("boolean")
-        elif col.type == "numeric":
-            df[col.name] = pd.to_numeric(df[col.name]).astype("float64")
-        elif col.type == "timestamp":
-            df[col.name] = pd.to_datetime(df[col.name])
-        elif col.type == "date":
-            df[col.name] = df[col.name].astype("object")
-    return df
 
 
 def _write_quarantine(

@@ -7,6 +7,7 @@ Row accounting lives here: for every file, rows read = rows staged + rows quaran
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,9 +16,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from carelink.errors import SourceError
-from sources.tables import TABLES_BY_NAME
+from sources.tables import TABLES_BY_NAME, StagedTable
 
-__all__ = ["ExtractStatus", "FileAccount", "QuarantinedRow", "SourceError", "SourceExtract"]
+__all__ = ["ExtractStatus", "FileAccount", "QuarantinedRow", "SourceError", "SourceExtract",
+           "staged_frame"]
 
 ExtractStatus = Literal["extracted", "absent", "rejected"]
 
@@ -116,3 +118,20 @@ class SourceExtract:
             message=summary["message"],
             state=summary["state"],
         )
+
+
+def staged_frame(table: StagedTable, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """A DataFrame in the contract's column order with nullable types that survive Parquet."""
+    df = pd.DataFrame(list(rows), columns=table.column_names)
+    for col in table.columns:
+        if col.type == "integer":
+            df[col.name] = df[col.name].astype("Int64")
+        elif col.type == "boolean":
+            df[col.name] = df[col.name].astype("boolean")
+        elif col.type == "numeric":
+            df[col.name] = pd.to_numeric(df[col.name]).astype("float64")
+        elif col.type == "timestamp":
+            df[col.name] = pd.to_datetime(df[col.name])
+        elif col.type == "date":
+            df[col.name] = df[col.name].astype("object")
+    return df
