@@ -31,7 +31,6 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
 
 # Re-resolve the pinned lock from requirements.in in a throw-away venv.
 lock:

@@ -130,6 +130,34 @@ def test_upgrade_is_idempotent_and_ensure_current(warehouse_url):
         engine.dispose()
 
 
+def test_upgrade_from_the_previous_revision_keeps_loaded_data(warehouse_url):
+    """A production warehouse is never empty when a release lands: one at 0001 holding a
+    night's data must be refused by the pipeline, then upgrade in place without losing it."""
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        assert warehouse.upgrade_engine(engine, "0001") == "0001"
+        warehouse.load.stage_extract(engine, _provider(N1, ["C1", "C2"], star_refs=["S1"]), "run1")
+        before = _snapshot(engine)
+        with pytest.raises(warehouse.WarehouseBehind, match="at revision 0001"):
+            warehouse.ensure_current(engine)
+        assert warehouse.upgrade_engine(engine) == warehouse.head_revision()
+        warehouse.ensure_current(engine)
+        assert _snapshot(engine) == before
+        new_columns = warehouse.query_frame(
+            engine,
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'marts' AND table_name IN "
+            "('dim_person', 'fact_star_reading', 'sustainment', 'care_packages')")
+        found = set(zip(new_columns.table_name, new_columns.column_name, strict=True))
+        assert {("dim_person", "person_key"), ("fact_star_reading", "total_score"),
+                ("sustainment", "check_date"), ("care_packages", "year_ending")} <= found
+        # and the next night loads into the upgraded schema
+        warehouse.load.stage_extract(engine, _provider(N2, ["C1", "C2", "C3"]), "run2")
+        assert _count(engine, "staging.provider_carer") == 3
+    finally:
+        engine.dispose()
+
+
 def test_describe_url_masks_password():
     shown = warehouse.describe_url("postgresql+psycopg://etl:s3cret@db:5432/carelink")
     assert "s3cret" not in shown and "etl" in shown
