@@ -1,12 +1,14 @@
 """`carelink run` through real Airflow (dag.test) on a generated county: three nights in
-order (the second has no provider folder), stable person keys, and a rerun that leaves the
-warehouse's data as one run did.
+order (the second has no provider folder), stable person keys, a rerun that leaves the
+warehouse's data as one run did, and marts free of identifiers after real linkage.
 
 Each night runs as the real command in its own process: Airflow fixes its metadata database
 when first imported, and other tests in this process have imported it already."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +20,7 @@ import pytest
 import warehouse
 from carelink.config import Settings
 from synthetic import generate_county
+from tests.support.privacy import marts_identifier_findings
 
 FIRST = date(2026, 11, 22)
 
@@ -41,7 +44,7 @@ def run_night(settings: Settings, night: date) -> Night:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
-    generate_county(root / "county", carers=300, seed=12, first_night=FIRST, nights=3)
+    generate_county(root / "county", carers=300, seed=12, first_night=FIRST, nights=4)
     mp = pytest.MonkeyPatch()
     mp.setenv("AIRFLOW_HOME", str(root / "airflow"))
     mp.setenv("CARELINK_EXTRACT_RETRY_DELAY", "1")
@@ -79,10 +82,64 @@ def test_three_nights_then_a_rerun(world) -> None:
     assert third.exit_code == 0, third.output[-3000:]
     before = _data(world)
     again = run_night(world, date(2026, 11, 24))
-    assert again.exit_code == 0
+    assert again.exit_code == 0, again.output[-3000:]
     assert _data(world) == before
     report = world.reports_dir / "2026-11-24" / "nightly.html"
     assert report.exists() and "<svg" in report.read_text()
+    # The privacy scan again, now on marts built from real linkage through the real DAG.
+    engine = warehouse.make_engine(world.warehouse_url)
+    try:
+        assert marts_identifier_findings(engine, world.landing_dir.parent / "truth") == []
+    finally:
+        engine.dispose()
+
+
+def _break_provider_export(folder: Path, keep: float = 0.1) -> None:
+    """What a broken export looks like: carers.csv cut short, the manifest written to match
+    (so the reader accepts it and only the gate's volume check can see it)."""
+    carers = folder / "carers.csv"
+    lines = carers.read_bytes().split(b"\r\n")
+    header, rows = lines[0], [line for line in lines[1:] if line]
+    rows = rows[: max(1, int(len(rows) * keep))]
+    carers.write_bytes(b"\r\n".join([header, *rows]) + b"\r\n")
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8-sig"))
+    manifest["files"]["carers.csv"] = {"rows": len(rows),
+                                       "sha256": hashlib.sha256(carers.read_bytes()).hexdigest()}
+    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+
+def test_a_blocked_source_skips_only_its_branch(world) -> None:
+    """Night four's provider export is cut to a tenth: the gate blocks the provider, the run
+    exits non-zero naming it, the provider keeps night three's data, LAS and GP still load."""
+    night = date(2026, 11, 25)
+    carers_before = _carers(world)
+    _break_provider_export(world.landing_dir / "provider" / night.isoformat())
+    result = run_night(world, night)
+    assert result.exit_code != 0, result.output[-3000:]
+    assert "provider" in result.output and "blocked" in result.output
+    engine = warehouse.make_engine(world.warehouse_url)
+    try:
+        ledger = warehouse.query_frame(engine, "select source, status from meta.run_ledger "
+                                       f"where extract_date = '{night.isoformat()}'")
+    finally:
+        engine.dispose()
+    status = dict(zip(ledger["source"], ledger["status"], strict=True))
+    assert status["provider"] == "blocked"
+    assert status["las"] == "extracted" and status["gp"] == "extracted"
+    assert _carers(world) == carers_before
+    assert (world.reports_dir / night.isoformat() / "nightly.html").exists()
+
+
+def _carers(settings: Settings) -> list[str]:
+    """Read and let go: the night runs in another process and DuckDB allows one writer."""
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        frame = warehouse.query_frame(engine, "select carer_ref, extract_date from "
+                                      "staging.provider_carer order by carer_ref")
+    finally:
+        engine.dispose()
+    return list(map(str, frame.itertuples(index=False)))
 
 
 def _xref(settings: Settings) -> list[str]:
