@@ -83,9 +83,15 @@ def logical_date_for(extract_date: date) -> datetime:
     return datetime.combine(extract_date + timedelta(days=1), dtime(2, 0), tzinfo=LONDON)
 
 
+class WarehouseUnavailable(Exception):
+    """The warehouse cannot be opened at all, so the night cannot start."""
+
+
 def ensure_warehouse(settings: Settings) -> None:
     """Create a brand-new warehouse on first use; refuse one whose schema is behind (an
     upgrade is a deliberate act: `carelink warehouse upgrade`)."""
+    import sqlalchemy as sa
+
     import warehouse
 
     engine = warehouse.make_engine(settings.warehouse_url)
@@ -94,6 +100,13 @@ def ensure_warehouse(settings: Settings) -> None:
             log.info("creating the warehouse at %s", warehouse.describe_url(settings.warehouse_url))
             warehouse.upgrade_engine(engine)
         warehouse.ensure_current(engine)
+    except sa.exc.OperationalError as exc:
+        # Before any task starts: a locked DuckDB file (another process has it open) or a
+        # PostgreSQL server that refuses us should read as one line, not a traceback.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise WarehouseUnavailable(
+            f"cannot open the warehouse at {warehouse.describe_url(settings.warehouse_url)}: "
+            f"{reason}") from exc
     finally:
         engine.dispose()
 

@@ -77,13 +77,13 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from carelink.airflow_runner import run_night
+    from carelink.airflow_runner import WarehouseUnavailable, run_night
     from warehouse import WarehouseBehind
 
     settings = _settings(args)
     try:
         result = run_night(settings, args.date)
-    except WarehouseBehind as exc:
+    except (WarehouseBehind, WarehouseUnavailable) as exc:
         raise CommandError(str(exc)) from exc
     for line in result.lines():
         print(line)

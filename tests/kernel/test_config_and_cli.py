@@ -64,3 +64,23 @@ def test_help_is_fast_and_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_run_on_a_locked_warehouse_says_so_in_one_line(tmp_path):
+    """DuckDB allows one writer: a night started while an analyst holds the file open must
+    say what is wrong, not print a traceback."""
+    import duckdb
+
+    db = tmp_path / "warehouse.duckdb"
+    holder = duckdb.connect(str(db))
+    try:
+        proc = subprocess.run(
+            [str(Path(sys.executable).with_name("carelink")), "run", "--landing",
+             str(tmp_path / "landing"), "--date", "2026-11-24", "--warehouse", f"duckdb:///{db}"],
+            capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "CARELINK_DATA_DIR": str(tmp_path)})
+    finally:
+        holder.close()
+    assert proc.returncode == 2
+    assert "carelink run: cannot open the warehouse at duckdb:///" in proc.stderr
+    assert "Traceback" not in proc.stderr
