@@ -24,6 +24,7 @@ from carelink.config import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 DAG_ID = "carers_nightly"
+TRAINING_DAG_ID = "linkage_training"
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 LONDON = ZoneInfo("Europe/London")
 FAILED_STATES = {"failed", "upstream_failed"}
@@ -111,27 +112,40 @@ def ensure_warehouse(settings: Settings) -> None:
         engine.dispose()
 
 
-def run_night(settings: Settings, extract_date: date) -> NightResult:
-    ensure_warehouse(settings)
+def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
+            conf: dict | None = None) -> tuple[str, dict[str, str]]:
+    """Run one DAG once through Airflow's own runner; returns the run id and task states.
+
+    The one place carelink drives Airflow, so the nightly and training DAGs run exactly as
+    the scheduler would run them (same task code, retries, trigger rules)."""
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
-    started = time.monotonic()
 
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER))
     if bag.import_errors:
         raise RuntimeError(f"DAG folder has import errors: {bag.import_errors}")
-    dag = bag.dags[DAG_ID]
-    dag_run = dag.test(
-        logical_date=logical_date_for(extract_date),
-        run_conf={"extract_date": extract_date.isoformat()},
-    )
+    dag_run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf or {})
     states = {ti.task_id: str(getattr(ti.state, "value", ti.state) or "none")
               for ti in dag_run.get_task_instances()}
-    result = NightResult(extract_date, dag_run.run_id, states,
-                         seconds=time.monotonic() - started)
+    return dag_run.run_id, states
+
+
+def run_night(settings: Settings, extract_date: date) -> NightResult:
+    ensure_warehouse(settings)
+    started = time.monotonic()
+    run_id, states = run_dag(settings, DAG_ID, logical_date_for(extract_date),
+                             {"extract_date": extract_date.isoformat()})
+    result = NightResult(extract_date, run_id, states, seconds=time.monotonic() - started)
     from carelink.summary import collect_night_summary
 
-    result.summary = collect_night_summary(settings, extract_date, dag_run.run_id)
+    result.summary = collect_night_summary(settings, extract_date, run_id)
     return result
+
+
+def run_training(settings: Settings, on: date) -> tuple[str, dict[str, str]]:
+    """The `linkage_training` DAG for one date (its weekly slot, 05:00 London): a candidate
+    model trained on what is staged, evaluated, and left for IG to approve."""
+    ensure_warehouse(settings)
+    return run_dag(settings, TRAINING_DAG_ID, datetime.combine(on, dtime(5, 0), tzinfo=LONDON))

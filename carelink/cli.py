@@ -154,6 +154,26 @@ def cmd_model_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_train(args: argparse.Namespace) -> int:
+    """The training DAG through Airflow, as the weekly schedule would run it."""
+    from carelink.airflow_runner import WarehouseUnavailable, run_training
+    from warehouse import WarehouseBehind
+
+    settings = _settings(args)
+    try:
+        run_id, states = run_training(settings, args.date)
+    except (WarehouseBehind, WarehouseUnavailable) as exc:
+        raise CommandError(str(exc)) from exc
+    for task_id, state in sorted(states.items()):
+        print(f"  {task_id:<22} {state}")
+    if any(state != "success" for state in states.values()) or not states:
+        print(f"linkage_training {run_id}: failed (see the task logs above)", file=sys.stderr)
+        return 1
+    print(f"linkage_training {run_id}: candidate ready; review it with `carelink model list` "
+          "and approve with `carelink model approve`")
+    return 0
+
+
 def cmd_model_approve(args: argparse.Namespace) -> int:
     from linkage.model import approve_model
 
@@ -245,6 +265,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("model", help="linkage models: list candidates, approve one (IG)")
     msub = p.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    m = msub.add_parser("train", help="run the linkage_training DAG: a candidate for IG")
+    m.add_argument("--date", type=_date, required=True,
+                   help="the training run's date YYYY-MM-DD (recorded as trained_on)")
+    m.add_argument("--warehouse", metavar="URL", help="warehouse holding the staged records")
+    m.set_defaults(func=cmd_model_train)
     m = msub.add_parser("list", help="models, their status and threshold")
     m.set_defaults(func=cmd_model_list)
     m = msub.add_parser("approve", help="record IG approval and make the model current")

@@ -150,3 +150,30 @@ def _xref(settings: Settings) -> list[str]:
     finally:
         engine.dispose()
     return [f"{a}|{b}" for a, b in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)]
+
+
+def _carelink(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **settings.as_environment()}
+    return subprocess.run([str(CARELINK), *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def test_training_dag_leaves_a_candidate_for_ig(world) -> None:
+    """The linkage_training DAG through Airflow on what the nights staged: a candidate with
+    its evaluation recorded, not current until IG approves it; approval is recorded."""
+    before = {p.name for p in world.models_dir.glob("model-*.json")}
+    trained = _carelink(world, "model", "train", "--date", "2026-11-29")
+    assert trained.returncode == 0, (trained.stdout + trained.stderr)[-3000:]
+    assert "train_candidate" in trained.stdout and "evaluate_candidate" in trained.stdout
+    (candidate,) = {p.name for p in world.models_dir.glob("model-*.json")} - before
+    meta = json.loads((world.models_dir / candidate).read_text())["carelink"]
+    assert meta["trained_on"] == "2026-11-29" and not meta.get("approved_by")
+    assert meta.get("evaluation"), "the evaluation step records its figures in the model"
+    listed = _carelink(world, "model", "list").stdout
+    assert f"{candidate}  candidate" in listed
+    approved = _carelink(world, "model", "approve", candidate, "--by", "IG Reviewer",
+                         "--on", "2026-11-30")
+    assert approved.returncode == 0, approved.stderr
+    assert f"{candidate}  CURRENT" in _carelink(world, "model", "list").stdout
+    meta = json.loads((world.models_dir / candidate).read_text())["carelink"]
+    assert meta["approved_by"] == "IG Reviewer" and meta["approved_at"] == "2026-11-30"
