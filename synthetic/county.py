@@ -24,7 +24,54 @@ from synthetic import provider as provider_writer
 from synthetic.calibration import measure
 from synthetic.world import World, build_world, end_caring, simulate_endings
 
-DEFAULT_BIASED_PRACTITIONERS = 3
+# The evaluation's service: 7,956 carers seen by about thirty practitioners, so each carries a
+# caseload of some 265 carers over the years (a few dozen of them on an action plan with Star
+# readings). A county of N carers gets N / 265 practitioners, and about one in ten of them
+# scores optimistically (three at the evaluation's scale). With a fixed thirty practitioners a
+# small county gave each only ten or so Star carers, too few for any funnel plot to tell an
+# optimistic scorer from chance; with a fixed three optimists a small service would have a
+# quarter of its staff scoring optimistically, which the funnel rightly reads as ordinary
+# between-practitioner variation.
+CARERS_PER_PRACTITIONER = 7956 / 30
+OPTIMISTIC_SHARE = 0.1
+MIN_PRACTITIONERS = 5
+
+
+def practitioner_counts(carers: int, biased_practitioners: int | None = None
+                        ) -> tuple[int, int]:
+    """(practitioners, optimistic practitioners) for a county of `carers` carers."""
+    n = max(MIN_PRACTITIONERS, round(carers / CARERS_PER_PRACTITIONER))
+    biased = (max(1, round(n * OPTIMISTIC_SHARE)) if biased_practitioners is None
+              else biased_practitioners)
+    return n, min(biased, n)
+
+
+@dataclass
+class ProviderCounty:
+    """The first steps of `generate_county`: the world and the carers' service, before
+    endings are simulated (the Star readings are fixed by then)."""
+
+    rng: random.Random
+    world: World
+    provider: provider_writer.ProviderWorld
+    practices_by_district: dict[str, list[str]]
+
+
+def build_provider_county(*, carers: int, seed: int, last_night: date,
+                          biased_practitioners: int | None = None) -> ProviderCounty:
+    """World and provider exactly as `generate_county` builds them for these arguments (same
+    random stream), without writing anything: for checks that only need the provider's
+    Star readings, such as the funnel's behaviour over many seeds."""
+    rng = random.Random(seed)
+    by_district: dict[str, list[str]] = {}
+    for p in load_practices().values():
+        by_district.setdefault(p.district, []).append(p.practice_ods)
+    world = build_world(rng, provider_carers=carers, end=last_night,
+                        practices_by_district=by_district)
+    n, biased = practitioner_counts(carers, biased_practitioners)
+    pw = provider_writer.build_provider(rng, world, biased_practitioners=biased,
+                                        n_practitioners=n)
+    return ProviderCounty(rng, world, pw, by_district)
 
 
 @dataclass
@@ -71,17 +118,10 @@ def generate_county(out: Path, *, carers: int = 3000, seed: int = 1,
         folder.mkdir(parents=True, exist_ok=True)
     night_list = [first_night + timedelta(days=i) for i in range(nights)]
     last_night = night_list[-1]
-    rng = random.Random(seed)
     practices = load_practices()
-    by_district: dict[str, list[str]] = {}
-    for p in practices.values():
-        by_district.setdefault(p.district, []).append(p.practice_ods)
-
-    world = build_world(rng, provider_carers=carers, end=last_night,
-                        practices_by_district=by_district)
-    pw = provider_writer.build_provider(
-        rng, world, biased_practitioners=DEFAULT_BIASED_PRACTITIONERS
-        if biased_practitioners is None else biased_practitioners)
+    built = build_provider_county(carers=carers, seed=seed, last_night=last_night,
+                                  biased_practitioners=biased_practitioners)
+    rng, world, pw = built.rng, built.world, built.provider
     simulate_endings(rng, world, pw.hazard_from)
     for caring in world.carings:
         end_caring(caring)
@@ -116,6 +156,8 @@ def generate_county(out: Path, *, carers: int = 3000, seed: int = 1,
     summary.las_rows = _count_las(las_db)
 
     _write_truth(truth_dir, world, pw, lw, gp_truth, faults, last_night)
+    _write_csv(truth_dir / "gp_stale_entries.csv",
+               stale_entries(world, pw, lw, las_db, gp_truth, last_night), STALE_COLUMNS)
     summary.calibration = measure(world, pw, lw, provider_writer.snapshot_rows(pw, last_night))
     (truth_dir / "calibration.json").write_text(json.dumps(summary.calibration, indent=1))
     return summary
@@ -244,3 +286,149 @@ def _newest_gp_files(gp_truth: list[dict], last_night: date) -> dict[str, str]:
         if current is None or row["snapshot_month"] > current[0]:
             newest[row["practice_ods"]] = (row["snapshot_month"], row["file"])
     return {k: v[1] for k, v in newest.items()}
+
+
+# --- which current register entries are stale, and which of them the sources could reveal --
+
+STALE_COLUMNS = ["practice_ods", "snapshot_month", "nhs_number", "carer", "entries",
+                 "true_reasons", "evidence_reasons", "evidence"]
+LAS_CARING_TYPES = ("Main informal carer", "Informal carer")
+LAS_INSTITUTIONAL = ("Residential care", "Nursing care")
+
+
+@dataclass
+class SourceKnowledge:
+    """What the three sources recorded by the last night, in true person ids: the facts a
+    perfect linkage could put together (nothing here comes from carelink's own code)."""
+
+    deaths: dict[str, date] = field(default_factory=dict)  # earliest recorded death
+    residential: dict[str, date] = field(default_factory=dict)  # LAS residential/nursing
+    # carer pid → cared-for pid → recorded end of that caring (None: no end recorded)
+    caring: dict[str, dict[str, date | None]] = field(default_factory=dict)
+
+    def died(self, pid: str, on: date | None) -> None:
+        if on is None:
+            return
+        if pid not in self.deaths or on < self.deaths[pid]:
+            self.deaths[pid] = on
+
+    def cares(self, carer: str, cared_for: str, ended: date | None) -> None:
+        known = self.caring.setdefault(carer, {})
+        before = known.get(cared_for)
+        if cared_for not in known or (ended and (before is None or ended < before)):
+            known[cared_for] = ended
+
+
+def _day(text: object) -> date | None:
+    """A date from ISO (LAS) or dd/mm/yyyy (provider) text; None when empty or impossible."""
+    if not text:
+        return None
+    text = str(text)
+    try:
+        if "/" in text:
+            d, m, y = text.split("/")
+            return date(int(y), int(m), int(d))
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def source_knowledge(pw: provider_writer.ProviderWorld, lw: las_writer.LasWorld,
+                     las_db: Path, gp_truth: list[dict], last_night: date) -> SourceKnowledge:
+    """Deaths, residential moves and caring relationships (with their recorded ends) as the
+    provider's last snapshot, the LAS database and the GP registers hold them."""
+    import sqlite3
+
+    k = SourceKnowledge()
+    con = sqlite3.connect(las_db)
+    try:
+        for person_id, died in con.execute(
+                "select person_id, date_of_death from person where date_of_death is not null"):
+            k.died(lw.person_ids[person_id], _day(died))
+        for person_id, start in con.execute(
+                "select person_id, start_date from care_package where setting in (?, ?)",
+                LAS_INSTITUTIONAL):
+            pid, when = lw.person_ids[person_id], _day(start)
+            if when and (pid not in k.residential or when < k.residential[pid]):
+                k.residential[pid] = when
+        for cared, carer, ended in con.execute(
+                "select person_id, related_person_id, end_date from person_relationship "
+                "where relationship_type in (?, ?)", LAS_CARING_TYPES):
+            k.cares(lw.person_ids[carer], lw.person_ids[cared], _day(ended))
+    finally:
+        con.close()
+    rows = provider_writer.snapshot_rows(pw, last_night)
+    carer_pid = {pf.carer_ref: pf.carer.pid for pf in pw.files}
+    breakdown: dict[str, date] = {}
+    for c in rows["sustainment_checks.csv"]:
+        if c["still_caring"] != "No":
+            continue
+        when = _day(c["check_date"])
+        if when and (c["carer_ref"] not in breakdown or when < breakdown[c["carer_ref"]]):
+            breakdown[c["carer_ref"]] = when
+        if c["breakdown_reason"] == "Death of the carer" and when:
+            k.died(carer_pid[c["carer_ref"]], when)
+    for r in rows["cared_for.csv"]:
+        _ref, caring = pw.cared_for_refs[r["cared_for_ref"]]
+        if r["date_of_death"]:
+            k.died(caring.cared_for.pid, _day(r["date_of_death"]))
+        k.cares(carer_pid[r["carer_ref"]], caring.cared_for.pid, breakdown.get(r["carer_ref"]))
+    for row in gp_truth:
+        if row["cared_for"]:
+            k.cares(row["carer"], row["cared_for"], None)
+    return k
+
+
+def evidence_reasons(k: SourceKnowledge, carer: str, named: list[str], month: date,
+                     true_reasons: list[str]) -> list[str]:
+    """The true reasons some source holds evidence for, under the contract's dates (a death
+    before the month; a cared-for death or an ending at least 90 days before it)."""
+    grace = month - timedelta(days=90)
+    found = []
+    if "carer_deceased" in true_reasons and carer in k.deaths and k.deaths[carer] < month:
+        found.append("carer_deceased")
+    known = k.caring.get(carer, {})
+    cared = named or sorted(known)
+    if ("cared_for_deceased" in true_reasons and cared
+            and all(p in k.deaths and k.deaths[p] <= grace for p in cared)):
+        found.append("cared_for_deceased")
+    if "caring_ended" in true_reasons and known:
+        ends = []
+        for cf, ended in known.items():
+            options = [d for d in (ended, k.deaths.get(cf), k.deaths.get(carer),
+                                   k.residential.get(cf)) if d]
+            if not options:
+                break
+            ends.append(min(options))
+        else:
+            if max(ends) <= grace:
+                found.append("caring_ended")
+    return found
+
+
+def stale_entries(world: World, pw: provider_writer.ProviderWorld, lw: las_writer.LasWorld,
+                  las_db: Path, gp_truth: list[dict], last_night: date) -> list[dict]:
+    """One row per patient on each practice's current register (keyed as the staleness check
+    keys them: practice and NHS number as supplied): whether the entry is truly stale and
+    whether some source holds evidence for it — the denominator of the stale check's recall."""
+    knowledge = source_knowledge(pw, lw, las_db, gp_truth, last_night)
+    newest = _newest_gp_files(gp_truth, last_night)
+    patients: dict[tuple[str, str], list[dict]] = {}
+    for row in gp_truth:
+        if newest.get(row["practice_ods"]) != row["file"] or row["fault"]:
+            continue
+        if not row["nhs_number_as_supplied"]:
+            continue
+        patients.setdefault((row["practice_ods"], row["nhs_number_as_supplied"]), []
+                            ).append(row)
+    out = []
+    for (ods, nhs), rows in sorted(patients.items()):
+        reasons = gp_writer.patient_stale_truth(world, rows)
+        month = date.fromisoformat(rows[0]["snapshot_month"])
+        named = sorted({r["cared_for"] for r in rows if r["cared_for"]})
+        found = evidence_reasons(knowledge, rows[0]["carer"], named, month, reasons)
+        out.append({"practice_ods": ods, "snapshot_month": month.isoformat(),
+                    "nhs_number": nhs, "carer": rows[0]["carer"], "entries": len(rows),
+                    "true_reasons": ",".join(reasons), "evidence_reasons": ",".join(found),
+                    "evidence": bool(found)})
+    return out

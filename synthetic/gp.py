@@ -66,7 +66,13 @@ def build_registers(rng: random.Random, world: World) -> GpWorld:
         if not carings:
             continue
         first_start = min(c.started for c in carings)
-        recorded = first_start + timedelta(days=int(rng.uniform(0, 3) * 365))
+        ended = [c.ended_on for c in carings]
+        # A practice codes a patient as a carer while they care: never after the last caring
+        # ended (a register that did would have to record "no longer a carer" before the
+        # date it first recorded the caring).
+        last_day = max(ended) if all(ended) else world.end
+        span = max((last_day - first_start).days, 0)
+        recorded = first_start + timedelta(days=int(rng.uniform(0, 3) * min(365, span / 3)))
         if recorded > world.end:
             continue
         code = rng.choices(CARER_CODES, [c[2] for c in CARER_CODES])[0][:2]
@@ -78,14 +84,17 @@ def build_registers(rng: random.Random, world: World) -> GpWorld:
                 if day > world.end:
                     break
                 reviews.append(day)
-        ended = [c.ended_on for c in carings]
         ceased = None
         if all(ended) and rng.random() < 0.25:
             ceased = max(ended) + timedelta(days=rng.randint(10, 250))
+        # The row names whom the patient cared for when the practice recorded it (never
+        # someone whose caring had already ended by then).
+        current = [c for c in carings if c.started <= recorded
+                   and (c.ended_on is None or c.ended_on > recorded)] or carings[:1]
         if len(carings) > 1 and rng.random() < 0.4:
-            rows = [(c, True) for c in carings]
+            rows = [(c, True) for c in current]
         else:
-            rows = [(carings[0], rng.random() < 0.6)]
+            rows = [(current[0], rng.random() < 0.6)]
         slip = None
         r = rng.random()
         if r < 0.006:
@@ -297,3 +306,30 @@ def stale_truth(world: World, row: dict) -> dict:
 
 def random_month_day(rng: random.Random, month: date) -> date:
     return rand_date(rng, month, add_months(month, 1) - timedelta(days=1))
+
+
+def patient_stale_truth(world: World, rows: list[dict]) -> list[str]:
+    """The contract's staleness reasons for one patient on one register (all their rows), on
+    what really happened: the same rules as `expectations.staleness`, applied per patient as
+    it does (the rows' named cared-for people together; any "no longer a carer" date wins)."""
+    if any(r["ceased"] for r in rows):
+        return []
+    month = date.fromisoformat(rows[0]["snapshot_month"])
+    carer = world.person(rows[0]["carer"])
+    reviews = [date.fromisoformat(r["last_review"] or r["date_recorded"]) for r in rows]
+    last_review = max(reviews)
+    reasons = []
+    if carer.died_on and carer.died_on < month:
+        reasons.append("carer_deceased")
+    named_pids = sorted({r["cared_for"] for r in rows if r["cared_for"]})
+    named = ([world.person(pid) for pid in named_pids] if named_pids
+             else [c.cared_for for c in world.carings_of(carer)])
+    deaths = [p.died_on for p in named]
+    if named and all(deaths) and all((month - d).days >= 90 for d in deaths) and (
+            last_review < max(deaths)):
+        reasons.append("cared_for_deceased")
+    else:
+        ends = [c.ended_on for c in world.carings_of(carer)]
+        if ends and all(ends) and (month - max(ends)).days >= 90 and last_review < max(ends):
+            reasons.append("caring_ended")
+    return reasons

@@ -1,5 +1,5 @@
-"""The carers' service: referrals, the assessment pathway, Carers Star readings by ~30
-practitioners (a few optimistic and late), support plans and sustainment checks — and the
+"""The carers' service: referrals, the assessment pathway, Carers Star readings by its
+practitioners (about one in ten optimistic and late), support plans and sustainment checks — and the
 nightly snapshot folders exactly as the provider-extract specification describes.
 
 Sustainment checks decide how caring ended for carers on an action plan (so that their

@@ -112,3 +112,39 @@ def test_person_records_for_benchmarks(tmp_path: Path) -> None:
     total = sum(sum(1 for _ in (folder / f"{s}.csv").open()) - 1 for s in ("provider", "las", "gp"))
     truth = sum(1 for _ in (folder / "truth.csv").open()) - 1
     assert total == truth == 5000
+
+
+def test_gp_registers_never_record_a_carer_after_caring_stopped(county) -> None:
+    # A practice codes "no longer a carer" after it coded the caring, and names someone the
+    # patient cared for when it recorded the entry: otherwise the register would contradict
+    # itself (the gate's no_longer_carer_date >= date_recorded warning).
+    out, _ = county
+    entries = list(csv.DictReader((out / "truth" / "gp_entries.csv").open()))
+    ceased = [r for r in entries if r["ceased"]]
+    assert ceased
+    assert all(r["ceased"] >= r["date_recorded"] for r in ceased)
+    caring = {(c["carer"], c["cared_for"]): c
+              for c in csv.DictReader((out / "truth" / "caring.csv").open())}
+    named = [(r, caring[(r["carer"], r["cared_for"])]) for r in entries if r["cared_for"]]
+    assert named
+    assert all(c["started"] <= r["date_recorded"]
+               and (not c["ended_on"] or c["ended_on"] > r["date_recorded"])
+               for r, c in named)
+
+
+def test_stale_entries_truth_separates_evidence(county) -> None:
+    out, _ = county
+    rows = list(csv.DictReader((out / "truth" / "gp_stale_entries.csv").open()))
+    stale = [r for r in rows if r["true_reasons"]]
+    with_evidence = [r for r in stale if r["evidence"] == "True"]
+    assert stale and with_evidence and len(with_evidence) < len(stale)
+    assert all(set(r["evidence_reasons"].split(",")) <= set(r["true_reasons"].split(","))
+               for r in with_evidence)
+    assert not [r for r in rows if not r["true_reasons"] and r["evidence"] == "True"]
+
+
+def test_practitioners_carry_realistic_caseloads(county) -> None:
+    out, _ = county
+    practitioners = list(csv.DictReader((out / "truth" / "practitioners.csv").open()))
+    assert len(practitioners) == 5  # 600 carers: the minimum service
+    assert sum(p["optimistic"] == "True" for p in practitioners) == 1

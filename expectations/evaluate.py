@@ -1,0 +1,218 @@
+"""The cross-source checks measured against a generated county's truth.
+
+`stale_register_accuracy` runs one night exactly as the nightly does — extract and stage every
+source, link with the nightly's `link_night`, then `check_night` — and compares the entries the
+stale-register check lists for reconciliation with `truth/gp_stale_entries.csv`, which the
+generator computes from what really happened and from what each source recorded. Recall is
+counted over the truly stale entries some source holds evidence for: an entry whose carer's
+death or whose caring's end no source ever recorded cannot be found by any linkage.
+
+`funnel_on_county` runs the nightly's funnel (`expectations.star.practitioner_bias`) on a
+generated county's Star readings without staging (`star_readings` types the provider's rows
+as the staged table), so that the funnel can be exercised over many seeds: the planted
+optimistic practitioners flagged, and nobody in a county generated without one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from carelink.identity import nhs_digits
+
+
+@dataclass(frozen=True)
+class StaleAccuracy:
+    """Flagged stale entries against the truth (counts per patient per current register)."""
+
+    flagged: int
+    flagged_truly_stale: int
+    stale: int
+    stale_with_evidence: int
+    found_with_evidence: int
+
+    @property
+    def precision(self) -> float:
+        return self.flagged_truly_stale / self.flagged if self.flagged else 1.0
+
+    @property
+    def recall(self) -> float:
+        return (self.found_with_evidence / self.stale_with_evidence
+                if self.stale_with_evidence else 1.0)
+
+    def line(self) -> str:
+        return (f"stale entries: precision {self.precision:.4f} "
+                f"({self.flagged_truly_stale}/{self.flagged} flagged truly stale), recall "
+                f"{self.recall:.4f} ({self.found_with_evidence}/{self.stale_with_evidence} "
+                f"stale entries with evidence in some source; {self.stale} truly stale)")
+
+
+def stage_and_link(county_dir: Path, *, extract_date: date, work_dir: Path,
+                   models_dir: Path | None = None) -> tuple[dict[str, pd.DataFrame], Path]:
+    """Stage one night of a generated county and link it as the nightly does (fresh secret,
+    no previous night; a bootstrap model is trained in `models_dir` when none is approved).
+    Returns the staged tables and the linkage folder `check_night` reads."""
+    import warehouse
+    from carelink.config import Settings
+    from carelink.pipeline import stage_night
+    from linkage.nightly import link_night
+
+    county_dir, work_dir = Path(county_dir), Path(work_dir)
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(work_dir)},
+                                 landing_dir=county_dir / "landing")
+    outcome = stage_night(settings, extract_date)
+    if outcome.errors:
+        raise RuntimeError(f"staging failed: {outcome.errors}")
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        staged = warehouse.read_staging(engine)
+    finally:
+        engine.dispose()
+    linkage_dir = work_dir / "linkage"
+    link_night(staged, {}, models_dir=Path(models_dir or work_dir / "models"),
+               secret=secrets.token_hex(32), run_id=f"evaluate__{extract_date}",
+               extract_date=extract_date, out_dir=linkage_dir, report_dir=work_dir / "report")
+    return staged, linkage_dir
+
+
+def flagged_entries(restricted_dir: Path) -> pd.DataFrame:
+    """(practice_ods, nhs_number) of every entry on the restricted reconciliation lists."""
+    frames = []
+    for path in sorted((Path(restricted_dir) / "reconciliation").glob("*.csv")):
+        rows = pd.read_csv(path, dtype=str)
+        frames.append(pd.DataFrame({"practice_ods": path.stem,
+                                    "nhs_number": rows["nhs_number"].map(nhs_digits)}))
+    if not frames:
+        return pd.DataFrame(columns=["practice_ods", "nhs_number"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def score_stale(flagged: pd.DataFrame, truth: pd.DataFrame,
+                registers: set[tuple[str, str]] | None = None) -> StaleAccuracy:
+    """Compare flagged (practice, NHS number) pairs with `truth/gp_stale_entries.csv`.
+
+    `registers` — (practice_ods, ISO snapshot month) of the registers the night actually
+    checked — limits the truth to them: a practice whose newest file was rejected (a third
+    clinical system's layout) has no register on a first night, and its entries are the GP
+    extract's concern, not the stale check's.
+    """
+    if registers is not None:
+        keep = [(o, m) in registers for o, m in zip(truth["practice_ods"],
+                                                     truth["snapshot_month"], strict=True)]
+        truth = truth[keep]
+    truth = truth.assign(nhs_number=truth["nhs_number"].astype(str),
+                         true_reasons=truth["true_reasons"].fillna(""),
+                         evidence=truth["evidence"].astype(str).str.lower() == "true")
+    stale = truth["true_reasons"] != ""
+    keys = set(zip(flagged["practice_ods"], flagged["nhs_number"], strict=True))
+    hit = pd.Series([k in keys for k in zip(truth["practice_ods"], truth["nhs_number"],
+                                            strict=True)], index=truth.index)
+    return StaleAccuracy(
+        flagged=len(keys), flagged_truly_stale=int((hit & stale).sum()),
+        stale=int(stale.sum()), stale_with_evidence=int((stale & truth["evidence"]).sum()),
+        found_with_evidence=int((hit & stale & truth["evidence"]).sum()))
+
+
+def stale_register_accuracy(county_dir: Path, *, extract_date: date, work_dir: Path,
+                            models_dir: Path | None = None) -> dict[str, StaleAccuracy]:
+    """Run the night (stage, link, cross-source checks) on a generated county and score the
+    stale-register check against the county's truth.
+
+    Returns {"night": the nightly path as it runs, "perfect_linkage": the same check reading
+    the truth's person keys instead of the night's linkage}. The second is the check's upper
+    bound: the gap between the two is what the linkage misses, not the check.
+    """
+    county_dir, work_dir = Path(county_dir), Path(work_dir)
+    staged, linkage_dir = stage_and_link(county_dir, extract_date=extract_date,
+                                         work_dir=work_dir, models_dir=models_dir)
+    truth = pd.read_csv(county_dir / "truth" / "gp_stale_entries.csv", dtype=str)
+    perfect = truth_linkage(county_dir, staged, work_dir / "truth_linkage")
+    return {name: _check_and_score(staged, folder, truth, extract_date=extract_date,
+                                   work_dir=work_dir / name)
+            for name, folder in (("night", linkage_dir), ("perfect_linkage", perfect))}
+
+
+def _check_and_score(staged: dict[str, pd.DataFrame], linkage_dir: Path, truth: pd.DataFrame,
+                     *, extract_date: date, work_dir: Path) -> StaleAccuracy:
+    from expectations.nightly import check_night
+
+    checks = check_night(staged, linkage_dir, extract_date=extract_date, run_id="evaluate",
+                         stale_share_threshold=1.0, out_dir=work_dir / "checks",
+                         restricted_dir=work_dir / "restricted", docs_dir=None)
+    registers = {(str(o), pd.Timestamp(m).date().isoformat()) for o, m in zip(
+        checks.staleness["practice_ods"], checks.staleness["snapshot_month"], strict=True)}
+    return score_stale(flagged_entries(work_dir / "restricted"), truth, registers)
+
+
+def truth_linkage(county_dir: Path, staged: dict[str, pd.DataFrame], out_dir: Path) -> Path:
+    """A linkage folder in which every record carries its true person (truth/records.csv)
+    and the caring relationships are resolved from the staged tables over those keys: the
+    stale check's upper bound, separating what the check misses from what linkage misses."""
+    from linkage.relationships import caring_relationships
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = pd.read_csv(Path(county_dir) / "truth" / "records.csv", dtype=str)
+    xref = pd.DataFrame({"source_record_key": records["source_record_key"],
+                         "person_key": records["person"], "run_id": "truth"}
+                        ).drop_duplicates("source_record_key")
+    xref.to_parquet(out_dir / "person_xref.parquet", index=False)
+    caring_relationships(staged, xref).to_parquet(out_dir / "caring_relationship.parquet",
+                                                  index=False)
+    xref.assign(role=records["role"], source=records["source_record_key"].str.split(":").str[0]
+                )[["source_record_key", "person_key", "role", "source"]].to_parquet(
+        out_dir / "records.parquet", index=False)
+    return out_dir
+
+
+# --- the Star funnel on generated readings ---------------------------------------------------
+
+
+def star_readings(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    """Provider `star_scores.csv` rows (text, dd/mm/yyyy dates) typed as the staged table."""
+    df = pd.DataFrame(rows).copy()
+    df["assessment_date"] = pd.to_datetime(df["assessment_date"], format="%d/%m/%Y",
+                                           errors="coerce")
+    df["recorded_at"] = pd.to_datetime(df["recorded_at"], errors="coerce")
+    for col in ("reading", "total_score", "carer_self_rating"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    seed: int
+    practitioners: int
+    optimistic: frozenset[str]
+    flagged: frozenset[str]
+
+    @property
+    def true_flags(self) -> int:
+        return len(self.flagged & self.optimistic)
+
+    @property
+    def false_flags(self) -> int:
+        return len(self.flagged - self.optimistic)
+
+
+def funnel_on_county(*, carers: int, seed: int, night: date = date(2026, 11, 24),
+                     biased_practitioners: int | None = None) -> FunnelResult:
+    """The nightly's funnel (`star.practitioner_bias`) on a generated county's Star readings
+    (built exactly as `generate_county` builds them for these arguments, without writing or
+    staging anything), against which practitioners the generator made optimistic."""
+    from expectations import star
+    from synthetic import provider as provider_writer
+    from synthetic.county import build_provider_county
+
+    built = build_provider_county(carers=carers, seed=seed, last_night=night,
+                                  biased_practitioners=biased_practitioners)
+    rows = provider_writer.snapshot_rows(built.provider, night)["star_scores.csv"]
+    bias, _params = star.practitioner_bias(star_readings(rows), run_id=f"seed{seed}")
+    return FunnelResult(
+        seed=seed, practitioners=len(built.provider.practitioners),
+        optimistic=frozenset(p.ref for p in built.provider.practitioners if p.optimistic),
+        flagged=frozenset(bias.loc[bias["flagged"], "practitioner_ref"]))

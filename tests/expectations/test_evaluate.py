@@ -1,0 +1,89 @@
+"""The cross-source checks against a generated county's truth: stale GP entries found, and
+the Star funnel flagging the planted optimistic practitioners and nobody in a county without
+one. These call the same functions the nightly calls (`check_night`,
+`star.practitioner_bias`) on generated data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from expectations.evaluate import funnel_on_county, score_stale, stale_register_accuracy
+from synthetic import generate_county
+from synthetic.county import practitioner_counts
+
+DEFAULT_CARERS = 3000  # `generate_county`'s and `carelink generate`'s default
+
+
+def test_score_stale_counts() -> None:
+    truth = pd.DataFrame({
+        "practice_ods": ["A", "A", "A", "B"], "nhs_number": ["1", "2", "3", "4"],
+        "true_reasons": ["caring_ended", "carer_deceased", None, "caring_ended"],
+        "evidence": ["True", "False", "False", "True"]})
+    flagged = pd.DataFrame({"practice_ods": ["A", "A"], "nhs_number": ["1", "3"]})
+    got = score_stale(flagged, truth)
+    assert (got.flagged, got.flagged_truly_stale, got.stale, got.stale_with_evidence,
+            got.found_with_evidence) == (2, 1, 3, 2, 1)
+    assert (got.precision, got.recall) == (0.5, 0.5)
+
+
+@pytest.fixture(scope="module")
+def stale_accuracy(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("stale")
+    night = date(2026, 11, 22)
+    generate_county(root / "county", carers=1500, seed=5, first_night=night, nights=1)
+    return stale_register_accuracy(root / "county", extract_date=night, work_dir=root / "work")
+
+
+@pytest.mark.slow
+def test_stale_check_is_exact_given_the_people(stale_accuracy: dict) -> None:
+    # With the truth's person keys the check finds every stale entry some source holds
+    # evidence for, and flags almost nothing else (a carer who still cares for someone no
+    # source connects to them looks like one whose caring ended).
+    result = stale_accuracy["perfect_linkage"]
+    assert result.stale_with_evidence >= 30, result.line()
+    assert result.precision >= 0.95, result.line()
+    assert result.recall >= 0.99, result.line()
+
+
+@pytest.mark.slow
+def test_stale_entries_flagged_by_the_night_are_stale(stale_accuracy: dict) -> None:
+    result = stale_accuracy["night"]
+    assert result.flagged >= 30, result.line()
+    assert result.precision >= 0.95, result.line()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=False, reason=(
+    "recall 0.89 (1,500 carers) / 0.88 (5,000): the misses are register rows naming the "
+    "cared-for person by free-text name alone (or by an NHS number the source holding the "
+    "death lacks), which the night's linkage leaves unlinked; with the truth's person keys "
+    "recall is 1.0 (test_stale_check_is_exact_given_the_people)"))
+def test_stale_entries_found_by_the_night(stale_accuracy: dict) -> None:
+    result = stale_accuracy["night"]
+    assert result.recall >= 0.90, result.line()
+
+
+def test_practitioner_caseloads_scale_with_the_county() -> None:
+    assert practitioner_counts(7956) == (30, 3)  # the evaluation's service
+    assert practitioner_counts(DEFAULT_CARERS) == (11, 1)
+    assert practitioner_counts(DEFAULT_CARERS, 0) == (11, 0)
+    assert practitioner_counts(600) == (5, 1)
+
+
+@pytest.mark.parametrize(("carers", "seed"), [(DEFAULT_CARERS, 1), (7956, 1)])
+def test_planted_optimistic_practitioners_are_flagged(carers: int, seed: int) -> None:
+    result = funnel_on_county(carers=carers, seed=seed)
+    assert result.optimistic
+    assert result.true_flags == len(result.optimistic), result
+    assert result.false_flags <= 1, result
+
+
+def test_no_biased_practitioner_flags_nobody_in_19_of_20_seeds() -> None:
+    results = [funnel_on_county(carers=DEFAULT_CARERS, seed=seed, biased_practitioners=0)
+               for seed in range(1, 21)]
+    assert all(not r.optimistic for r in results)
+    quiet = sum(1 for r in results if not r.flagged)
+    assert quiet >= 19, [(r.seed, sorted(r.flagged)) for r in results if r.flagged]
