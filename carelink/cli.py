@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--first-night", type=_date, default=date(2026, 11, 22))
     p.add_argument("--nights", type=int, default=3)
     p.add_argument("--biased-practitioners", type=int, default=None,
-                   help="how many practitioners score optimistically (default: about one in ten; 0: none)")
+                   help="how many practitioners score optimistically "
+                        "(default: about one in ten; 0: none)")
     p.add_argument("--person-records", type=int, default=0, metavar="N",
                    help="instead, write N canonical person records for linkage benchmarks")
     p.set_defaults(func=cmd_generate)
