@@ -1,7 +1,8 @@
 """`make bench`: time and peak memory of each stage at county scale, written to
 docs/benchmarks.md (the section between the BENCH markers is replaced on each run).
 
-Each step runs in a fresh subprocess so that its peak RSS is its own.
+Each step runs in a fresh subprocess so that its peak RSS is its own. The machine may be shared,
+so the load average when each step starts is recorded beside it.
 
     python -m bench.run [--carers 25000] [--link-records 1000000] [--only STEP]
 """
@@ -49,16 +50,32 @@ def step_stage(work: Path, carers: int, **_: object) -> dict:
 
 
 def step_link(work: Path, link_records: int, **_: object) -> dict:
+    """`carelink link` on generated person records with no saved model (it estimates one),
+    scored against the generator's truth. Generating the input is not timed (and peaks at
+    well under 100 MB, so the peak RSS is the command's)."""
+    import pandas as pd
+
     from linkage.cli_link import link_csv_files
-    from synthetic import write_person_records
+    from linkage.evaluate import evaluate_links
+    from synthetic.person_records import write_person_records
 
     folder = write_person_records(work, records=link_records, seed=1)
     started = time.perf_counter()
-    summary = link_csv_files([folder / f"{s}.csv" for s in ("provider", "las", "gp")],
-                             work / "clusters.csv", pairs=None, model=None)
-    return {"what": f"carelink link on {link_records:,} person records (unsupervised)",
-            "rows": link_records, "link_seconds": round(time.perf_counter() - started, 1),
-            "detail": " ".join(summary.lines())[:200]}
+    out = work / "clusters.csv"
+    link_csv_files([folder / f"{s}.csv" for s in ("provider", "las", "gp")], out,
+                   pairs=None, model=None)
+    seconds = round(time.perf_counter() - started, 1)
+    got = pd.read_csv(out, dtype=str)
+    truth = pd.read_csv(folder / "truth.csv", dtype=str)
+    scores = evaluate_links(
+        pd.DataFrame({"source_record_key": got["source"] + ":" + got["record_id"],
+                      "person_key": got["person_id"]}),
+        pd.DataFrame({"source_record_key": truth["source"] + ":" + truth["record_id"],
+                      "person": truth["person"]}))["pairwise"]["overall"]
+    return {"what": f"carelink link on {link_records:,} person records (no --model: "
+                    f"estimate, score, cluster; pairwise precision {scores['precision']:.4f}, "
+                    f"recall {scores['recall']:.4f})",
+            "rows": link_records, "timed_seconds": seconds}
 
 
 STEPS = {"generate": step_generate, "stage": step_stage, "link": step_link}
@@ -66,8 +83,11 @@ STEPS = {"generate": step_generate, "stage": step_stage, "link": step_link}
 
 def _child(name: str, work: str, kwargs: str) -> None:
     started = time.perf_counter()
+    load = os.getloadavg()[0]
     result = STEPS[name](Path(work), **json.loads(kwargs))
-    result["seconds"] = round(time.perf_counter() - started, 1)
+    # A step may time only its own work (the link step leaves out generating its input).
+    result["seconds"] = result.pop("timed_seconds", round(time.perf_counter() - started, 1))
+    result["load"] = round(load, 1)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print("BENCH " + json.dumps(result))
 
@@ -75,7 +95,9 @@ def _child(name: str, work: str, kwargs: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--carers", type=int, default=25000)
-    parser.add_argument("--link-records", type=int, default=1_000_000)
+    parser.add_argument("--link-records", type=int, default=int(
+        os.environ.get("CARELINK_BENCH_LINK_RECORDS", 1_000_000)),
+                        help="records for the link step (or CARELINK_BENCH_LINK_RECORDS)")
     parser.add_argument("--only", choices=sorted(STEPS), action="append")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -103,19 +125,37 @@ def main(argv: list[str] | None = None) -> int:
 def _record(results: list[dict]) -> None:
     lines = [BEGIN, "", f"Measured {time.strftime('%Y-%m-%d')} on {platform.node() or 'host'}"
              f" ({os.cpu_count()} cores, Python {platform.python_version()}) by `make bench`:",
-             "", "| step | what | rows | seconds | peak RSS (MB) |",
-             "| --- | --- | --- | --- | --- |"]
-    for r in results:
-        lines.append(f"| {r['step']} | {r['what']} | {r['rows']:,} | {r['seconds']} | "
-                     f"{r['peak_rss_mb']:,} |")
-    lines += ["", END]
+             "", "| step | what | rows | seconds | peak RSS (MB) | load (1 min) at start |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    rows = {r["step"]: f"| {r['step']} | {r['what']} | {r['rows']:,} | {r['seconds']} | "
+                       f"{r['peak_rss_mb']:,} | {r.get('load', '')} |" for r in results}
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n"
+    kept = _rows_not_rerun(text, set(rows))
+    if kept:
+        lines[2] = lines[2].rstrip(":") + " (rows of steps not re-run kept from an earlier run):"
+    rows.update(kept)
+    lines += [rows[step] for step in STEPS if step in rows]
+    lines += ["", END]
     if BEGIN in text:
         head, rest = text.split(BEGIN, 1)
         text = head + "\n".join(lines) + rest.split(END, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + "\n".join(lines) + "\n"
     DOC.write_text(text)
+
+
+def _rows_not_rerun(text: str, steps: set[str]) -> dict[str, str]:
+    """Table rows of the recorded block for steps this run did not repeat (`--only`), so
+    that benchmarking one step does not erase the others' figures."""
+    if BEGIN not in text:
+        return {}
+    block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    kept = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in STEPS and cells[0] not in steps:
+            kept[cells[0]] = line if len(cells) >= 6 else line.rstrip() + "  |"
+    return kept
 
 
 if __name__ == "__main__":

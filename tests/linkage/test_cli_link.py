@@ -85,3 +85,48 @@ def test_saved_model_scores_the_same_way(inputs: list[Path], tmp_path: Path) -> 
     summary = link_csv_files(inputs, out, pairs=None, model=model)
     assert summary.model == model.name
     assert pd.read_csv(out).person_id.nunique() == len(PEOPLE)
+
+
+def _input_records(inputs: list[Path]) -> tuple[list[dict], pd.DataFrame]:
+    from linkage.cli_link import LinkSummary, _read, _records
+
+    rows = [r for p in inputs for r in _read(p, LinkSummary())]
+    return rows, _records([f"r{i}" for i in range(len(rows))], rows)
+
+
+def test_records_normalise_each_distinct_value_as_make_record_does(inputs: list[Path]) -> None:
+    # The command normalises each distinct field value once (a million rows repeat names,
+    # dates and postcodes); the frame must be exactly the one make_record builds row by row.
+    from linkage.records import RECORD_COLUMNS, make_record
+
+    rows, records = _input_records(inputs)
+    by_row = pd.DataFrame([make_record(f"r{i}", "csv", "person", first=r.get("first_name"),
+                                       last=r.get("last_name"), dob=r.get("date_of_birth"),
+                                       nhs=r.get("nhs_number"), postcode=r.get("postcode"),
+                                       address=r.get("address"), sex=r.get("sex"))
+                           for i, r in enumerate(rows)], columns=RECORD_COLUMNS)
+    pd.testing.assert_frame_equal(records, by_row)
+
+
+def test_pairs_filtered_in_duckdb_are_the_pairs_linked_mask_keeps(inputs: list[Path]) -> None:
+    # At a million records the full prediction cannot come into pandas, so the threshold and
+    # the same-NHS-number rule are applied in DuckDB; they must keep exactly the pairs that
+    # filtering every scored pair in pandas keeps, and count every scored pair.
+    from linkage.clusters import linked_mask
+    from linkage.model import fit, predict_links
+
+    _, records = _input_records(inputs)
+    settings = fit(records)
+    _, every, scored_all = predict_links(records, settings, None)
+    top = float(every["match_probability"].max())
+    # 0.95: the usual threshold; above every score: only the same-NHS-number pairs link
+    for threshold in (0.95, min(1.0, top + 1e-9)):
+        _, kept, scored = predict_links(records, settings, threshold)
+        expected = every[linked_mask(every, threshold)]
+        assert scored == scored_all == len(every)
+        assert _keys(kept) == _keys(expected) and len(kept) > 0
+    assert len(expected) < len(every)  # the filter had pairs to drop, and kept NHS pairs
+
+
+def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    return sorted(zip(frame["unique_id_l"], frame["unique_id_r"], strict=True))
