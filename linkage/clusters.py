@@ -24,12 +24,16 @@ from datetime import date
 
 import pandas as pd
 
-from linkage.model import make_linker, quiet_splink
+from linkage.context import caring_mentions, context_links
+from linkage.model import predict_links, quiet_splink
 
 log = logging.getLogger(__name__)
 
 MAX_DOB_SPREAD_DAYS = 2 * 366
 FORCED_WEIGHT = 1e9
+# Match weight (log2 Bayes factor) by which a record with no date of birth or NHS number
+# must prefer one of two people it links to; closer than this it is linked to neither.
+AMBIGUITY_MARGIN = 5.0
 
 
 @dataclass
@@ -41,17 +45,18 @@ class ClusterResult:
     pairs_scored: int
     optout_edges_removed: int = 0
     guard_actions: list[dict] = field(default_factory=list)
+    context_links: int = 0  # links added by the relationship-context step
 
 
-def predict_pairs(records: pd.DataFrame, settings: dict, threshold: float):
-    """(linker, predictions SplinkDataFrame, pairs at/above threshold as pandas, scored)."""
-    linker = make_linker(records, settings)
-    with quiet_splink():
-        predictions = linker.inference.predict(threshold_match_probability=threshold,
-                                               warning_mode="never")
-    pairs = predictions.as_pandas_dataframe()
-    scored = len(pairs)
-    return linker, predictions, pairs, scored
+def predict_pairs(records: pd.DataFrame, settings: dict, threshold: float | None):
+    """(linker, None, scored pairs as pandas, how many pairs were scored).
+
+    With a threshold only the pairs `linked_mask` may accept leave DuckDB (see
+    `linkage.model.predict_links`: at a million records the full prediction does not fit in
+    memory); without one, every scored pair (a threshold sweep scores once).
+    """
+    linker, pairs, scored = predict_links(records, settings, threshold)
+    return linker, None, pairs, scored
 
 
 def linked_mask(pairs: pd.DataFrame, threshold: float) -> pd.Series:
@@ -143,9 +148,27 @@ def constrained_clusters(keys: list[str], edges: pd.DataFrame, info: pd.DataFram
                          cannot: dict[str, set[str]] | None = None) -> dict[str, str]:
     """Greedy constrained union: forced links first, then links by falling match weight,
     each taken only when the joined group stays consistent. Returns key → cluster id
-    (the smallest member key, so the result does not depend on input order)."""
-    parent = {k: k for k in keys}
+    (the smallest member key, so the result does not depend on input order).
+
+    A record with neither a date of birth nor an NHS number cannot itself break a rule, so
+    it can sit between two people who may not be joined (a mother and daughter of one name
+    and address): it goes with the side its strongest link reaches. When its best link to
+    the side it did not join is within AMBIGUITY_MARGIN of its best link to the side it did,
+    the scores cannot tell which person it is, and it is left on its own instead.
+    """
     cannot = cannot or {}
+    cluster = _greedy_union(keys, edges, info, forced, cannot)
+    detached = _ambiguous_records(keys, edges, info, forced, cluster)
+    if detached:
+        keep = ~(edges["unique_id_l"].isin(detached) | edges["unique_id_r"].isin(detached))
+        cluster = _greedy_union(keys, edges[keep], info, forced, cannot)
+    return cluster
+
+
+def _greedy_union(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
+                  forced: list[tuple[str, str]], cannot: dict[str, set[str]]
+                  ) -> dict[str, str]:
+    parent = {k: k for k in keys}
     groups = {k: _group_for(info.loc[k], cannot.get(k, set())) for k in keys}
 
     def find(k: str) -> str:
@@ -175,6 +198,31 @@ def constrained_clusters(keys: list[str], edges: pd.DataFrame, info: pd.DataFram
     for k in keys:
         members.setdefault(find(k), []).append(k)
     return {k: min(ms) for ms in members.values() for k in ms}
+
+
+def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
+                       forced: list[tuple[str, str]], cluster: dict[str, str]) -> set[str]:
+    """Records without a date of birth or NHS number whose links reach two clusters about
+    equally well (see `constrained_clusters`)."""
+    pinned = {k for pair in forced for k in pair}
+    best: dict[str, dict[str, float]] = {}
+    for a, b, w in zip(edges["unique_id_l"], edges["unique_id_r"], edges["match_weight"],
+                       strict=True):
+        if a not in cluster or b not in cluster:
+            continue
+        for x, y in ((a, b), (b, a)):
+            per = best.setdefault(x, {})
+            per[cluster[y]] = max(per.get(cluster[y], float("-inf")), float(w))
+    out = set()
+    for k, per in best.items():
+        if k in pinned or len(per) < 2 or _as_date(info.loc[k, "date_of_birth"]) is not None \
+                or isinstance(info.loc[k, "nhs_number"], str):
+            continue
+        own = per.get(cluster[k])
+        other = max((w for c, w in per.items() if c != cluster[k]), default=None)
+        if own is None or (other is not None and own - other < AMBIGUITY_MARGIN):
+            out.add(k)
+    return out
 
 
 def cannot_link(records: pd.DataFrame,
@@ -250,11 +298,75 @@ def las_merge_links(staged: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
     return sorted(set(links))
 
 
+def _suspect_clusters(out: pd.DataFrame, info: pd.DataFrame,
+                      cannot: dict[str, set[str]]) -> set[str]:
+    """Clusters that might break a rule, found with group-bys: a superset of those
+    `_violations` condemns (two NHS numbers, dates of birth over two years apart, an opt-out
+    with an LAS or GP record, a record naming another). Checking every cluster one by one
+    cost a millisecond each, minutes at a million records."""
+    frame = info.loc[out["source_record_key"]].reset_index(drop=True)
+    frame["cluster_id"] = out["cluster_id"].to_numpy()
+    frame["_dob"] = pd.to_datetime(frame["date_of_birth"], errors="coerce", format="%Y-%m-%d")
+    frame["_declined"] = frame["information_sharing_declined"].astype(bool)
+    frame["_shared"] = ~frame["source_record_key"].astype(str).str.startswith("provider:")
+    frame["_cannot"] = frame["source_record_key"].map(lambda k: bool(cannot.get(k)))
+    grouped = frame.groupby("cluster_id")
+    stats = pd.DataFrame({
+        "size": grouped.size(), "nhs": grouped["nhs_number"].nunique(),
+        "spread": (grouped["_dob"].max() - grouped["_dob"].min()).dt.days,
+        "declined": grouped["_declined"].any(), "shared": grouped["_shared"].any(),
+        "cannot": grouped["_cannot"].any()})
+    suspect = (stats["size"] > 1) & (
+        (stats["nhs"] > 1) | (stats["spread"].fillna(0) > MAX_DOB_SPREAD_DAYS)
+        | (stats["declined"] & stats["shared"]) | stats["cannot"])
+    return set(stats.index[suspect])
+
+
+def repair_clusters(out: pd.DataFrame, edges: pd.DataFrame, info: pd.DataFrame,
+                    forced: list[tuple[str, str]], cannot: dict[str, set[str]]) -> list[dict]:
+    """Re-cluster each cluster that breaks a rule (`constrained_clusters`), updating `out`
+    in place; returns what was done. Only suspect clusters are examined, and each one's
+    edges are found by a lookup rather than a scan of every edge."""
+    suspects = _suspect_clusters(out, info, cannot)
+    if not suspects:
+        return []
+    cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
+    edge_cluster = edges["unique_id_l"].map(cluster_of)
+    in_suspect = edge_cluster.isin(suspects).to_numpy()
+    edges_of = dict(tuple(edges[in_suspect].groupby(edge_cluster[in_suspect])))
+    no_edges = edges.iloc[0:0]
+    actions: list[dict] = []
+    new_ids: dict[str, str] = {}
+    chosen = out[out["cluster_id"].isin(suspects)]
+    chosen_info = info.loc[chosen["source_record_key"].tolist()]  # one lookup, not one a cluster
+    for cid, member_info in chosen_info.groupby(chosen["cluster_id"].to_numpy(), sort=True):
+        members = member_info["source_record_key"]
+        reasons = _violations(member_info, cannot)
+        if not reasons:
+            continue
+        mset = set(members)
+        sub_edges = edges_of.get(cid, no_edges)
+        sub_edges = sub_edges[sub_edges["match_weight"] < FORCED_WEIGHT]
+        sub_forced = [(a, b) for a, b in forced if a in mset and b in mset]
+        repaired = constrained_clusters(sorted(mset), sub_edges, member_info, sub_forced,
+                                        cannot)
+        new_ids.update({k: f"{cid}~{new}" for k, new in repaired.items()})
+        actions.append({"cluster_size": len(members), "reasons": ",".join(reasons),
+                        "parts_after": len(set(repaired.values()))})
+    if new_ids:
+        out["cluster_id"] = out["source_record_key"].map(new_ids).fillna(out["cluster_id"])
+    return actions
+
+
 def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
                     forced: list[tuple[str, str]] | None = None,
-                    cannot: dict[str, set[str]] | None = None) -> ClusterResult:
-    """Score, drop opt-out edges, cluster with Splink, then repair clusters that break a rule.
+                    cannot: dict[str, set[str]] | None = None,
+                    mentions: list[tuple[str, str]] | None = None) -> ClusterResult:
+    """Score, drop opt-out edges, cluster with Splink, repair clusters that break a rule,
+    then add the relationship-context links (`linkage.context`) under the same guards.
 
+    `mentions` are (carer record, cared-for record) statements; by default those the records
+    themselves carry (provider files, GP rows); the nightly adds LAS relationships.
     Returns one cluster id per record (records no pair reached stay singletons).
     """
     from splink import DuckDBAPI
@@ -267,8 +379,7 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     if len(records) < 2:
         return ClusterResult(pd.DataFrame({"source_record_key": keys, "cluster_id": keys}),
                              pd.DataFrame(), 0)
-    linker, _, scored_pairs, _ = predict_pairs(records, settings, None)
-    scored = len(scored_pairs)
+    linker, _, scored_pairs, scored = predict_pairs(records, settings, threshold)
     pairs = scored_pairs[linked_mask(scored_pairs, threshold)].reset_index(drop=True)
     declined = set(records.loc[records["information_sharing_declined"].astype(bool),
                                "source_record_key"])
@@ -307,24 +418,51 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
 
     out = pd.DataFrame({"source_record_key": keys})
     out["cluster_id"] = out["source_record_key"].map(cluster_of).fillna(out["source_record_key"])
-    actions: list[dict] = []
-    for cid, members in out.groupby("cluster_id")["source_record_key"]:
-        if len(members) < 2:
-            continue
-        member_info = info.loc[members.tolist()]
-        reasons = _violations(member_info, cannot)
-        if not reasons:
-            continue
-        mset = set(members)
-        sub_edges = edges[edges["unique_id_l"].isin(mset) & edges["unique_id_r"].isin(mset)]
-        sub_edges = sub_edges[sub_edges["match_weight"] < FORCED_WEIGHT]
-        sub_forced = [(a, b) for a, b in forced if a in mset and b in mset]
-        repaired = constrained_clusters(sorted(mset), sub_edges, member_info, sub_forced,
-                                        cannot)
-        for k, new in repaired.items():
-            out.loc[out["source_record_key"] == k, "cluster_id"] = f"{cid}~{new}"
-        actions.append({"cluster_size": len(members), "reasons": ",".join(reasons),
-                        "parts_after": len(set(repaired.values()))})
+    actions = repair_clusters(out, edges, info, forced, cannot)
     if actions:
         log.info("over-link guard split %d clusters", len(actions))
-    return ClusterResult(out, pairs, scored, optout_removed, actions)
+    if mentions is None:
+        mentions = caring_mentions(records)
+    cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
+    links = context_links(records, cluster_of, mentions, dobs_compatible)
+    taken = merge_context_links(out, links, info, cannot)
+    if taken:
+        log.info("relationship context added %d links", taken)
+    return ClusterResult(out, pairs, scored, optout_removed, actions, context_links=taken)
+
+
+def merge_context_links(out: pd.DataFrame, links: list[tuple[str, str, int]],
+                        info: pd.DataFrame, cannot: dict[str, set[str]]) -> int:
+    """Join the clusters of context-linked records, strongest first, when the joined cluster
+    still obeys every rule (the same test the repair uses). Updates `out` in place and
+    returns how many links were taken."""
+    if not links:
+        return 0
+    members = out.groupby("cluster_id")["source_record_key"].apply(list).to_dict()
+    cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
+    groups: dict[str, _Group] = {}
+    for cid, keys in members.items():
+        group = _group_for(info.loc[keys[0]], cannot.get(keys[0], set()))
+        for k in keys[1:]:
+            group.absorb(_group_for(info.loc[k], cannot.get(k, set())))
+        groups[cid] = group
+    parent = {cid: cid for cid in members}
+
+    def find(c: str) -> str:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    taken = 0
+    for a, b, _ in sorted(links, key=lambda x: (-x[2], x[0], x[1])):
+        ra, rb = find(cluster_of[a]), find(cluster_of[b])
+        if ra == rb or not groups[ra].compatible(groups[rb]):
+            continue
+        keep, gone = min(ra, rb), max(ra, rb)
+        parent[gone] = keep
+        groups[keep].absorb(groups[gone])
+        taken += 1
+    if taken:
+        out["cluster_id"] = out["cluster_id"].map(lambda c: find(c))
+    return taken

@@ -77,7 +77,10 @@ def comparisons() -> list[dict]:
         {"output_column_name": "first_name", "comparison_levels": [
             _null("first_name"),
             _level('"first_name_l" = "first_name_r"', "exact", tf_col="first_name"),
-            _level('"first_name_alt_l" = "first_name_alt_r"', "nickname"),
+            # first_name_alt holds a name's formal forms, space-separated (CHRIS: Christopher
+            # or Christine); any shared form is a nickname match
+            _level('list_has_any(string_split("first_name_alt_l", \' \'), '
+                   'string_split("first_name_alt_r", \' \'))', "nickname"),
             _level('jaro_winkler_similarity("first_name_l", "first_name_r") >= 0.92',
                    "jaro-winkler >= 0.92"),
             _level('length("first_name_l") >= 5 AND length("first_name_r") >= 5 AND '
@@ -120,7 +123,12 @@ def comparisons() -> list[dict]:
             _level('"postcode_district_l" = "postcode_district_r"', "district"),
             _ELSE]},
         {"output_column_name": "address", "comparison_levels": [
-            _null("address"),
+            # A move changes postcode and address together: scoring a different address as
+            # well as a different postcode counts the one move twice (the comparisons are
+            # taken as independent). So addresses count only within one postcode sector.
+            _level('"address_l" IS NULL OR "address_r" IS NULL OR '
+                   '"postcode_sector_l" <> "postcode_sector_r"',
+                   "null or in different postcode sectors", null=True),
             _level('"address_l" = "address_r"', "exact"),
             _level('jaro_winkler_similarity("address_l", "address_r") >= 0.9',
                    "jaro-winkler >= 0.9"),
@@ -138,7 +146,11 @@ PREDICTION_BLOCKING = [
     "l.nhs_number = r.nhs_number",
     "l.date_of_birth = r.date_of_birth AND substr(l.last_name, 1, 2) = substr(r.last_name, 1, 2)",
     "l.postcode = r.postcode AND substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1)",
-    "l.first_name_alt = r.first_name_alt AND l.last_name = r.last_name",
+    # Name alone grows with the square of the input (a common name and surname: 2.8M of the
+    # 2.9M comparisons at 100,000 records, 277M at a million); every link only it found at
+    # 100,000 shared the postcode district, which cuts a million records to 8.5M.
+    "split_part(l.first_name_alt, ' ', 1) = split_part(r.first_name_alt, ' ', 1) "
+    "AND l.last_name = r.last_name AND l.postcode_district = r.postcode_district",
     "l.postcode_district = r.postcode_district AND l.date_of_birth = r.date_of_birth",
 ]
 # EM blocks on evidence that (almost) only the same person shares. Blocking on a date of
@@ -196,14 +208,110 @@ def splink_input(records: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
+# DuckDB may use this much memory before it spills to its temporary directory. Splink's
+# default in-memory connection may take 80% of the machine; a bound keeps `carelink link` at a
+# million records inside an 8 GB box (Python's own frames come on top of it). Override with
+# CARELINK_DUCKDB_MEMORY_LIMIT (DuckDB syntax, e.g. "12GB").
+DUCKDB_MEMORY_LIMIT = "4GB"
+# The prediction rule pairing records that share an NHS number: such pairs link below the
+# threshold too (`linkage.clusters.linked_mask`), so they are fetched whatever they score.
+NHS_RULE = "l.nhs_number = r.nhs_number"
+# Columns clustering and the guards read from a scored pair (`linked_mask`, `first_name_veto`,
+# the edges); fetching only these keeps a million-record prediction out of pandas.
+LINK_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight",
+                "nhs_number_l", "nhs_number_r", "gamma_first_name", "gamma_nhs_number"]
+
+
+def duckdb_connection():
+    """An in-memory DuckDB with a memory bound and a temporary directory to spill to."""
+    import os
+    import tempfile
+
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    limit = os.environ.get("CARELINK_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT)
+    con.execute(f"SET memory_limit = '{limit}'")
+    spill = Path(tempfile.gettempdir()) / f"carelink-duckdb-{os.getpid()}"
+    con.execute(f"SET temp_directory = '{spill.as_posix()}'")
+    return con
+
+
 def make_linker(records: pd.DataFrame, settings: dict):
     """A Splink linker over the combined records on a fresh in-memory DuckDB."""
+    return _linker(splink_input(records), settings)
+
+
+def _linker(frame: pd.DataFrame, settings: dict):
+    """A Splink linker over `splink_input` output (converted once, registered per linker)."""
     from splink import DuckDBAPI, Linker
 
-    db = DuckDBAPI()
-    sdf = db.register(splink_input(records), dataset_display_name="records")
+    sdf = DuckDBAPI(duckdb_connection()).register(frame, dataset_display_name="records")
     with quiet_splink():
         return Linker(sdf, settings)
+
+
+def _fetch(predictions, where: str = "TRUE") -> pd.DataFrame:
+    """The LINK_COLUMNS of a Splink prediction table that satisfy `where`, as pandas."""
+    rel = predictions.as_duckdbpyrelation()
+    cols = [c for c in LINK_COLUMNS if c in rel.columns]
+    return rel.filter(where).select(*cols).df()
+
+
+def _rules(settings: dict) -> list[str]:
+    """The prediction blocking rules of a settings dict, as SQL text."""
+    return [r["blocking_rule"] if isinstance(r, dict) else str(r)
+            for r in settings.get("blocking_rules_to_generate_predictions", [])]
+
+
+def _comparisons_scored(frame: pd.DataFrame, rules: list[str]) -> int:
+    """How many pairs `rules` generate over `splink_input` output (what a prediction without
+    a threshold scores)."""
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    if not rules:
+        return 0
+    sdf = DuckDBAPI(duckdb_connection()).register(frame, dataset_display_name="records")
+    with quiet_splink():
+        counted = count_comparisons_from_blocking_rules(
+            sdf, blocking_rules=rules, link_type="dedupe_only", record_sample_proportion=1.0)
+    return int(counted[-1]["cumulative_comparison_count"]) if counted else 0
+
+
+def predict_links(records: pd.DataFrame, settings: dict, threshold: float | None
+                  ) -> tuple[Any, pd.DataFrame, int]:
+    """(linker, scored pairs, how many pairs were scored), the filtering done in DuckDB.
+
+    With a threshold, only the pairs `linkage.clusters.linked_mask` can accept leave DuckDB:
+    those at or above the threshold (Splink filters them inside its prediction, so the other
+    pairs are never stored) and those sharing an NHS number below it (scored again on the
+    NHS-number rule alone, a small set). Either way only LINK_COLUMNS are fetched: a full
+    prediction as pandas, with every matching and intermediate column, took 9.5 GB at
+    100,000 records. Without a threshold every scored pair is returned (threshold sweeps).
+    """
+    frame = splink_input(records)
+    linker = _linker(frame, settings)
+    with quiet_splink():
+        if threshold is None:
+            pairs = _fetch(linker.inference.predict(warning_mode="never"))
+            return linker, pairs, len(pairs)
+        # Splink turns the threshold into a match weight: 1.0 would be an infinite one
+        inside = float(threshold) if 0.0 < threshold < 1.0 else None
+        above = _fetch(linker.inference.predict(threshold_match_probability=inside,
+                                                warning_mode="never"),
+                       f"match_probability >= {float(threshold)!r}")
+        scored = _comparisons_scored(frame, _rules(settings))
+        nhs_rules = [r for r in _rules(settings) if r == NHS_RULE]
+        if not nhs_rules:
+            return linker, above, scored
+        nhs_linker = _linker(frame, {**settings,
+                                     "blocking_rules_to_generate_predictions": nhs_rules})
+        below = _fetch(nhs_linker.inference.predict(warning_mode="never"),
+                       f"match_probability < {float(threshold)!r} AND nhs_number_l IS NOT NULL"
+                       " AND nhs_number_l = nhs_number_r")
+    pairs = pd.concat([above, below], ignore_index=True) if len(below) else above
+    return linker, pairs, scored
 
 
 def blocking_counts(records: pd.DataFrame) -> list[dict]:

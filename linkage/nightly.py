@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from linkage.clusters import ClusterResult, cannot_link, cluster_records, las_merge_links
+from linkage.context import caring_mentions
 from linkage.keys import assign_keys
 from linkage.model import current_model, load_model, model_threshold, train_model
 from linkage.records import person_records
@@ -43,6 +44,7 @@ class LinkOutcome:
     keys_retired: int
     optout_edges_removed: int = 0
     guard_splits: int = 0
+    context_links: int = 0
     files: dict[str, Path] = field(default_factory=dict)
     report: Path | None = None
 
@@ -61,7 +63,8 @@ class LinkOutcome:
                 "records_in": self.records_in, "persons_out": self.persons_out,
                 "pairs_linked": self.pairs_linked, "keys_new": self.keys_new,
                 "keys_retired": self.keys_retired, "guard_splits": self.guard_splits,
-                "optout_edges_removed": self.optout_edges_removed}
+                "optout_edges_removed": self.optout_edges_removed,
+                "context_links": self.context_links}
 
 
 def resolve_model(records: pd.DataFrame, models_dir: Path, extract_date: date
@@ -91,7 +94,8 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     settings, meta, version = resolve_model(records, Path(models_dir), extract_date)
     threshold = model_threshold(meta)
     result = cluster_records(records, settings, threshold, forced=las_merge_links(staged),
-                             cannot=cannot_link(records, staged))
+                             cannot=cannot_link(records, staged),
+                             mentions=caring_mentions(records, staged))
     prev_xref = (previous or {}).get("person_xref")
     keys = assign_keys(result.clusters, prev_xref, secret=secret, run_id=run_id,
                        issued_on=extract_date.isoformat())
@@ -117,7 +121,8 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
         pairs_scored=result.pairs_scored, pairs_linked=len(result.pairs),
         keys_new=keys.keys_new, keys_retired=keys.keys_retired,
         optout_edges_removed=result.optout_edges_removed,
-        guard_splits=len(result.guard_actions), files=paths)
+        guard_splits=len(result.guard_actions), context_links=result.context_links,
+        files=paths)
     outcome.report = write_report(report_dir, outcome, records, recs_out, result, settings)
     log.info("linkage run %s: %s", run_id, outcome.summary())
     return outcome
@@ -216,6 +221,8 @@ text-align:right}} .t{{border-collapse:collapse}} .t tr:nth-child(even){{backgro
 <h2>Summary</h2>
 <ul><li>records in: {outcome.records_in}</li><li>persons out: {outcome.persons_out}</li>
 <li>pairs scored: {outcome.pairs_scored}; pairs linked: {outcome.pairs_linked}</li>
+<li>links from relationship context: {outcome.context_links} (cared-for mentions of one
+linked carer, joined under the same guards)</li>
 <li>new keys: {outcome.keys_new}; retired keys: {outcome.keys_retired}</li></ul>
 <h2>Records per source</h2>{_table(per_source)}
 <h2>Persons by combination of sources</h2>{_table(combos)}

@@ -47,23 +47,94 @@ _BRACKETED = re.compile(r"\([^)]*\)")
 
 
 @lru_cache(maxsize=1)
-def nicknames() -> dict[str, str]:
-    """Nickname → canonical given name (upper case), from `nicknames.csv`.
+def nicknames() -> dict[str, tuple[str, ...]]:
+    """Nickname → its formal given names (upper case), from `nicknames.csv`.
 
-    Canonical names map to themselves implicitly: `canonical_first_name` returns the input
-    when it is not a known nickname, so `BOB` and `ROBERT` both become `ROBERT`.
+    Diminutives are many-to-many (CHRIS is Christopher or Christine, KATHY Kathleen or
+    Catherine), so a nickname may have several rows; the first row is its primary form,
+    which blocking uses. Formal names map to themselves implicitly.
     """
+    out: dict[str, list[str]] = {}
     with _NICKNAMES_FILE.open(newline="", encoding="utf-8") as fh:
-        return {row["nickname"].strip().upper(): row["canonical"].strip().upper()
-                for row in csv.DictReader(fh)}
+        for row in csv.DictReader(fh):
+            forms = out.setdefault(row["nickname"].strip().upper(), [])
+            canonical = row["canonical"].strip().upper()
+            if canonical not in forms:
+                forms.append(canonical)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def known_first_names() -> frozenset[str]:
+    """Every given name the nickname table knows, nickname or formal."""
+    table = nicknames()
+    return frozenset(table) | frozenset(f for forms in table.values() for f in forms)
 
 
 def canonical_first_name(name: str | None) -> str | None:
-    """The canonical form of a normalised first name (first word only)."""
+    """The formal forms of a normalised first name (first word only), space-separated.
+
+    `BOB` and `ROBERT` both give `ROBERT`; `CHRIS` gives `CHRISTOPHER CHRISTINE` (primary
+    form first). Two names are nickname-equal when their forms share a word.
+    """
     if not name:
         return None
     first = name.split(" ")[0]
-    return nicknames().get(first, first)
+    return " ".join(nicknames().get(first, (first,)))
+
+
+def one_slip(a: str, b: str) -> bool:
+    """One insertion, deletion, substitution or adjacent transposition apart (4+ letters)."""
+    if a == b or min(len(a), len(b)) < 3 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        return (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+# A first name that is not established, one slip away from exactly one established name (in
+# the nickname table, or seen COMMON_COUNT times) seen at least COMMON_RATIO times as often,
+# is taken to be a keying slip of that name (frequency-based spelling correction): `DAAVE`
+# is Dave. The name as typed is kept; only the nickname forms gain the corrected name's.
+COMMON_RATIO = 10
+COMMON_COUNT = 20  # a name seen this often is a real name even if the table lacks it
+
+
+def correct_first_name_slips(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the forms of the name a rare misspelt first name most likely is (see
+    COMMON_RATIO); the counts are tonight's records, so the dictionary is the county's."""
+    names = frame["first_name"].dropna()
+    counts = names[names.str.len() >= 3].value_counts()
+    if counts.empty:
+        return frame
+    known = known_first_names()
+    common = {n: c for n, c in counts.items() if n in known or c >= COMMON_COUNT}
+    by_length: dict[int, list[str]] = {}
+    for n in common:
+        by_length.setdefault(len(n), []).append(n)
+    fixes: dict[str, str] = {}
+    for name, count in counts.items():
+        if count >= COMMON_COUNT or name in known:
+            continue
+        near = [c for length in (len(name) - 1, len(name), len(name) + 1)
+                for c in by_length.get(length, ()) if one_slip(name, c)
+                and common[c] >= COMMON_RATIO * count]
+        if len(near) == 1:
+            fixes[name] = canonical_first_name(near[0]) or near[0]
+    if not fixes:
+        return frame
+    frame = frame.copy()
+    hit = frame["first_name"].isin(list(fixes))
+    frame.loc[hit, "first_name_alt"] = [
+        " ".join(dict.fromkeys(f"{alt} {fixes[n]}".split()))
+        for n, alt in zip(frame.loc[hit, "first_name"], frame.loc[hit, "first_name_alt"],
+                          strict=True)]
+    return frame
 
 
 def first_word(name: str | None) -> str | None:
@@ -137,6 +208,29 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
     if len(words) == 1:
         return None, words[0]
     return words[0], " ".join(words[1:])
+
+
+_FEMALE_WORDS = {"MRS", "MISS", "MS", "LADY", "WIFE", "MOTHER", "MUM", "DAUGHTER", "SISTER",
+                 "GRANDMOTHER", "NAN", "AUNT", "NIECE", "GRANDDAUGHTER"}
+_MALE_WORDS = {"MR", "SIR", "MASTER", "HUSBAND", "FATHER", "DAD", "SON", "BROTHER",
+               "GRANDFATHER", "GRANDSON", "UNCLE", "NEPHEW"}
+
+
+def free_text_sex(text: object) -> str | None:
+    """`F`/`M` when a free-text name's title or relationship word says so (`Mrs J Smith`,
+    `John Smith (husband)`), None when it says nothing or contradicts itself.
+
+    The register gives the cared-for person no sex column; a receptionist's `Mrs` is the
+    only evidence, and it lets the model tell `Mr J Smith` from his wife Jean.
+    """
+    raw = clean_text(text)
+    if raw is None:
+        return None
+    words = set(re.sub(r"[^A-Z ]", " ", raw.upper()).split())
+    female, male = bool(words & _FEMALE_WORDS), bool(words & _MALE_WORDS)
+    if female == male:
+        return None
+    return "F" if female else "M"
 
 
 def _postcode_columns(value: object) -> tuple[str | None, str | None, str | None]:
@@ -230,9 +324,11 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
             out.append(make_record(
                 f"{key}:cared_for:{int(r['entry_number'])}", "gp", "cared_for",
                 first=first, last=last, dob=dob, nhs=nhs, postcode=r.get("postcode"),
+                sex=free_text_sex(r.get("cared_for_name")),
                 first_is_parsed=True, postcode_guessed=True))
     frame = pd.DataFrame(out, columns=RECORD_COLUMNS)
-    return frame.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
+    frame = frame.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
+    return correct_first_name_slips(frame)
 
 
 def gp_cared_for(row: dict) -> tuple[str | None, str | None, object, object] | None:

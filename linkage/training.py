@@ -18,6 +18,7 @@ import pandas as pd
 
 from linkage import clusters as _clusters
 from linkage.clusters import cannot_link, cluster_records, las_merge_links
+from linkage.context import caring_mentions
 from linkage.evaluate import evaluate_links, truth_inputs
 from linkage.model import load_model, model_threshold, train_model
 from linkage.records import person_records
@@ -51,9 +52,11 @@ def _size_distribution(clusters: pd.DataFrame) -> dict[str, int]:
 
 def _link(records: pd.DataFrame, staged: dict[str, pd.DataFrame], settings: dict,
           threshold: float) -> _clusters.ClusterResult:
-    """Cluster exactly as the nightly does (forced LAS merges, source cannot-links, guards)."""
+    """Cluster exactly as the nightly does (forced LAS merges, source cannot-links, guards,
+    relationship context)."""
     return cluster_records(records, settings, threshold, forced=las_merge_links(staged),
-                           cannot=cannot_link(records, staged))
+                           cannot=cannot_link(records, staged),
+                           mentions=caring_mentions(records, staged))
 
 
 def _scores(result: _clusters.ClusterResult, records: pd.DataFrame,

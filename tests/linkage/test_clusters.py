@@ -73,3 +73,66 @@ def test_carer_and_cared_for_on_one_file_are_two_people() -> None:
     assert "provider:cared_for:F1" in cannot_link(records)["provider:carer:C1"]
     cluster = _cluster_of(cluster_records(records, fixed_settings(), 0.95))
     assert cluster["provider:carer:C1"] != cluster["provider:cared_for:F1"]
+
+
+# --- a record with no date of birth between a parent and child of one name ----------------
+
+
+def _info(rows: list[tuple[str, str | None, str | None]]) -> pd.DataFrame:
+    """(key, date of birth, NHS number) rows as the guard's info frame."""
+    frame = pd.DataFrame([{"source_record_key": k, "date_of_birth": dob, "nhs_number": nhs,
+                           "information_sharing_declined": False} for k, dob, nhs in rows])
+    return frame.set_index("source_record_key", drop=False)
+
+
+def _edges(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["unique_id_l", "unique_id_r", "match_weight"])
+
+
+PARENT_CHILD = [("las:1", "1958-09-09", None), ("las:2", "1981-04-12", None),
+                ("provider:carer:C1", None, None)]
+
+
+def test_no_dob_record_joins_the_better_side_not_both() -> None:
+    from linkage.clusters import constrained_clusters
+
+    info = _info(PARENT_CHILD)
+    edges = [("provider:carer:C1", "las:2", 9.0), ("las:1", "provider:carer:C1", 20.0),
+             ("las:1", "las:2", 3.0)]
+    for order in (edges, edges[::-1], edges[1:] + edges[:1]):
+        cluster = constrained_clusters(sorted(info.index), _edges(order), info, [])
+        assert cluster["provider:carer:C1"] == cluster["las:1"]
+        assert cluster["las:2"] != cluster["las:1"]
+
+
+def test_no_dob_record_equally_like_both_joins_neither() -> None:
+    from linkage.clusters import constrained_clusters
+
+    info = _info(PARENT_CHILD)
+    edges = _edges([("las:1", "provider:carer:C1", 12.0),
+                    ("provider:carer:C1", "las:2", 11.0)])
+    cluster = constrained_clusters(sorted(info.index), edges, info, [])
+    assert len({cluster["las:1"], cluster["las:2"], cluster["provider:carer:C1"]}) == 3
+
+
+def test_shared_nhs_number_cannot_bridge_dates_years_apart() -> None:
+    """The NHS number pins the no-DOB record to the parent; the child stays apart."""
+    parent_nhs = valid_nhs(7)
+    records = _records([
+        {**_person("las:1", "las", nhs=parent_nhs, first="Susan", dob="1958-09-09")},
+        {**_person("las:2", "las", first="Susan", dob="1981-04-12")},
+        {**_person("gp:D1:" + valid_nhs(8) + ":cared_for:1", "gp", nhs=parent_nhs,
+                   first="Susan", dob=None, role="cared_for")},
+        {**_person("provider:carer:C1", "provider", first="Susan", dob=None,
+                   carer_ref="C1", role="carer")},
+    ])
+    result = cluster_records(records, fixed_settings(), 0.95)
+    cluster = _cluster_of(result)
+    gp_key = "gp:D1:" + valid_nhs(8) + ":cared_for:1"
+    assert cluster[gp_key] == cluster["las:1"]
+    assert cluster["las:2"] != cluster["las:1"]
+    for cid in set(cluster.values()):
+        members = [k for k, c in cluster.items() if c == cid]
+        dobs = set(records.set_index("source_record_key").loc[members, "date_of_birth"]
+                   .dropna())
+        assert len(dobs) <= 1, members

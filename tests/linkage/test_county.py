@@ -60,8 +60,10 @@ def test_precision_recall_and_hard_negatives(county: dict) -> None:
     hits = len(predicted & allowed)
     precision, recall = hits / len(predicted), hits / len(allowed)
     print(f"pairwise precision {precision:.4f} recall {recall:.4f}")
-    assert precision >= 0.99
-    assert recall >= 0.9
+    # measured 1.0000 / 0.9640 (2026-11-26, with relationship context and the ambiguity
+    # rule); the targets are precision >= 0.999, recall >= 0.99
+    assert precision >= 0.999
+    assert recall >= 0.95
 
     person_clusters = both.groupby("person")["person_key"].apply(set).to_dict()
     negatives = pd.read_csv(root / "truth" / "hard_negatives.csv")
@@ -84,6 +86,7 @@ def test_optout_and_outputs(county: dict) -> None:
     assert frame.iloc[0]["records_in"] == len(linked)
     report = (root / "report" / "linkage_report.html").read_text()
     assert "Over-link guard" in report and "<script" not in report
+    assert "relationship context" in report and outcome.context_links > 0
     rel = pd.read_parquet(root / "out1" / "caring_relationship.parquet")
     assert {"carer_key", "cared_for_key", "sources", "first_seen", "ended_on",
             "end_reason"} <= set(rel.columns)

@@ -66,3 +66,34 @@ def test_record_keys_follow_the_contract() -> None:
     assert bool(recs.loc["provider:cared_for:CF1", "information_sharing_declined"])
     assert recs.loc[f"gp:D1:{NHS}:cared_for:1", "first_name"] == "A"
     assert recs.loc[f"gp:D1:{NHS}:cared_for:2", "date_of_birth"] == "2001-05-06"
+
+
+def test_nicknames_are_many_to_many() -> None:
+    """CHRIS is Christopher or Christine: both forms, primary first."""
+    assert canonical_first_name("CHRIS") == "CHRISTOPHER CHRISTINE"
+    assert canonical_first_name("PENNY") == "PENELOPE"
+
+
+def test_a_rare_slip_of_a_common_name_gains_its_forms() -> None:
+    import pandas as pd
+
+    from linkage.records import correct_first_name_slips
+
+    names = ["DAVE"] * 30 + ["DAVID"] * 30 + ["DAAVE", "XANTHE", "DVAE"]
+    frame = pd.DataFrame({"first_name": names,
+                          "first_name_alt": [canonical_first_name(n) for n in names]})
+    alt = dict(zip(frame["first_name"], correct_first_name_slips(frame)["first_name_alt"],
+                   strict=True))
+    assert alt["DAAVE"] == "DAAVE DAVID"  # one letter doubled: Dave
+    assert alt["DVAE"] == "DVAE DAVID"  # two letters transposed
+    assert alt["XANTHE"] == "XANTHE"  # a rare real name near nothing common stays itself
+    assert alt["DAVE"] == "DAVID"
+
+
+def test_sex_from_a_free_text_title_or_relationship() -> None:
+    from linkage.records import free_text_sex
+
+    assert free_text_sex("Mrs J Smith") == "F"
+    assert free_text_sex("John Smith (husband)") == "M"
+    assert free_text_sex("SMITH, John") is None
+    assert free_text_sex("Mr J Smith (wife)") is None  # contradicts itself: no evidence

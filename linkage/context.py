@@ -1,0 +1,207 @@
+"""Relationship context: the people a linked carer is recorded caring for.
+
+A cared-for person is often mentioned with little identity of their own: a GP register row
+says `Mrs J Smith (wife)` with no date of birth and the patient's postcode, a provider file
+gives a name and perhaps a date of birth. Two such mentions of a Linda Edwards do not, on
+their own, show one person: the county has several. But when the carers who mention them
+are already linked to the same person, the question becomes much narrower: does *this*
+carer care for two different people called Linda Edwards? Almost never. Record-linkage
+practice calls this collective (relational) evidence: agreement of a record's neighbours.
+
+So, after the model's clusters are built, for every carer person the cared-for mentions of
+all their records are compared with each other, and a pair is taken as one person when:
+- the names are compatible (surname equal or one keying slip apart; first names equal,
+  nickname-equal, one keying slip apart, or an initial that agrees);
+- nothing known contradicts it (NHS numbers, dates of birth, sex, where both sides have
+  them);
+- the match is unambiguous: each mention is the other's only compatible candidate among the
+  carer's mentions from that source (a carer caring for a wife and a daughter who share a
+  surname and initial gives two candidates, and neither is taken).
+
+The links are fed to the clustering as edges like any other, so every guard (opt-out, two
+valid NHS numbers, dates of birth years apart, records naming two people) still applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+
+import pandas as pd
+
+from linkage.records import one_slip
+
+DobTest = Callable[[date, date], bool]  # `linkage.clusters.dobs_compatible`
+
+# Evidence order: a full first name beats a nickname beats an initial, and a date of birth
+# or NHS number that agrees beats one that is missing.
+_FIRST_EXACT, _FIRST_NICK, _FIRST_SLIP, _FIRST_INITIAL = 4, 3, 2, 1
+
+
+def caring_mentions(records: pd.DataFrame,
+                    staged: dict[str, pd.DataFrame] | None = None) -> list[tuple[str, str]]:
+    """(carer record, record of a person they are recorded caring for), from every source.
+
+    The provider's cared-for rows hang off the carer file (`carer_ref`); a GP cared-for
+    mention off the patient's row (its key extends the patient's); LAS relates a client
+    (`person_id`) to a related person (`related_person_id`): the related person is the
+    anchor. Next of kin rows are kept: for identity the question is only "is this the same
+    person this carer is associated with", not whether the caring is current.
+    """
+    keys = set(records["source_record_key"])
+    out: list[tuple[str, str]] = []
+    prov = records[(records["source"] == "provider") & (records["role"] == "cared_for")]
+    for key, ref in zip(prov["source_record_key"], prov["carer_ref"], strict=True):
+        carer = f"provider:carer:{ref}"
+        if carer in keys:
+            out.append((carer, key))
+    gp = records.loc[(records["source"] == "gp") & (records["role"] == "cared_for"),
+                     "source_record_key"]
+    for key in gp:
+        patient = key.rsplit(":cared_for:", 1)[0]
+        if patient in keys:
+            out.append((patient, key))
+    rel = (staged or {}).get("las_person_relationship")
+    if rel is not None and not rel.empty:
+        for client, related in zip(rel["person_id"], rel["related_person_id"], strict=True):
+            if pd.isna(client) or pd.isna(related) or client == related:
+                continue
+            a, b = f"las:{int(related)}", f"las:{int(client)}"
+            if a in keys and b in keys:
+                out.append((a, b))
+    return sorted(set(out))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def first_name_level(a: dict, b: dict) -> int:
+    """How well two first names agree (0: they do not, or one is missing)."""
+    fa, fb = _text(a.get("first_name")), _text(b.get("first_name"))
+    if fa is None or fb is None:
+        return 0
+    if len(fa) == 1 or len(fb) == 1:  # `R Clark` may be Bob Clark: Robert's initial
+        initials_a = {fa[0], *(f[0] for f in (_text(a.get("first_name_alt")) or "").split())}
+        initials_b = {fb[0], *(f[0] for f in (_text(b.get("first_name_alt")) or "").split())}
+        return _FIRST_INITIAL if (fa if len(fa) == 1 else fb) in (
+            initials_b if len(fa) == 1 else initials_a) else 0
+    if fa == fb:
+        return _FIRST_EXACT
+    forms_a = set((_text(a.get("first_name_alt")) or "").split())
+    if forms_a & set((_text(b.get("first_name_alt")) or "").split()):
+        return _FIRST_NICK
+    return _FIRST_SLIP if one_slip(fa, fb) else 0
+
+
+def mention_score(a: dict, b: dict, dobs_compatible: DobTest) -> int:
+    """`_score`, also trying b with first name and surname swapped (a common keying slip)."""
+    swapped = {**b, "first_name": b.get("last_name"), "last_name": b.get("first_name"),
+               "first_name_alt": b.get("last_name")}
+    return max(_score(a, b, dobs_compatible), _score(a, swapped, dobs_compatible) - 1)
+
+
+def _score(a: dict, b: dict, dobs_compatible: DobTest) -> int:
+    """Compatibility of two cared-for mentions of one carer; 0 means not the same person.
+
+    Contradictions veto: different valid NHS numbers, incompatible dates of birth, different
+    recorded sex. Otherwise the score orders candidates by how much agrees, so that the
+    unique-best test can tell a clear match from a choice between relatives.
+    """
+    na, nb = _text(a.get("nhs_number")), _text(b.get("nhs_number"))
+    if na and nb:
+        if na != nb:
+            return 0
+    sa, sb = _text(a.get("sex")), _text(b.get("sex"))
+    if sa and sb and sa != sb:
+        return 0
+    da, db = a.get("date_of_birth_d"), b.get("date_of_birth_d")
+    if da is not None and db is not None and not dobs_compatible(da, db):
+        return 0
+    la, lb = _text(a.get("last_name")), _text(b.get("last_name"))
+    first = first_name_level(a, b)
+    if la and lb:
+        if la == lb:
+            surname = 2
+        elif one_slip(la, lb):
+            surname = 1
+        else:
+            return 0
+        if first == 0:
+            return 0
+    elif first in (_FIRST_EXACT, _FIRST_NICK):
+        surname = 0  # one side gives a first name only: only a full first name will do
+    else:
+        return 0
+    score = 10 * first + 5 * surname
+    if na and nb:
+        score += 40
+    if da is not None and db is not None:
+        score += 20 if da == db else 5
+    return score
+
+
+def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
+                  mentions: Iterable[tuple[str, str]], dobs_compatible: DobTest
+                  ) -> list[tuple[str, str, int]]:
+    """(mention, mention, score) pairs that the carers' linkage shows are one person.
+
+    `cluster_of` maps record key → cluster after the model's links; `mentions` are (carer
+    record, cared-for record) from `caring_mentions`. Only pairs in different clusters and
+    from different carer records are returned; each must be the unique best candidate in
+    both directions (per carer person and per source of the other mention).
+    """
+    mentions = list(mentions)
+    if not mentions:
+        return []
+    info = records.set_index("source_record_key")
+    by_carer: dict[str, set[tuple[str, str]]] = {}
+    for carer, cared in mentions:
+        if carer in cluster_of and cared in cluster_of:
+            by_carer.setdefault(cluster_of[carer], set()).add((carer, cared))
+    rows: dict[str, dict] = {}
+
+    def row(key: str) -> dict:
+        if key not in rows:
+            r = info.loc[key].to_dict()
+            dob = r.get("date_of_birth")
+            try:
+                r["date_of_birth_d"] = pd.Timestamp(dob).date() if _text(dob) else None
+            except ValueError:
+                r["date_of_birth_d"] = None
+            r["_source"] = key.split(":", 1)[0]
+            r["_cluster"] = cluster_of[key]
+            rows[key] = r
+        return rows[key]
+
+    found: dict[tuple[str, str], int] = {}
+    for group in by_carer.values():
+        if len({carer for carer, _ in group}) < 2:
+            continue
+        cared = sorted({(carer, m) for carer, m in group})
+        scores: dict[tuple[str, str], int] = {}
+        for i, (ca, ma) in enumerate(cared):
+            for cb, mb in cared[i + 1:]:
+                if ca == cb or ma == mb or cluster_of[ma] == cluster_of[mb]:
+                    continue
+                s = mention_score(row(ma), row(mb), dobs_compatible)
+                if s:
+                    scores[(ma, mb)] = scores[(mb, ma)] = s
+        for (ma, mb), s in scores.items():
+            if ma > mb:
+                continue
+            if _unique_best(ma, mb, s, scores, rows) and _unique_best(mb, ma, s, scores, rows):
+                found[(ma, mb)] = max(found.get((ma, mb), 0), s)
+    return [(a, b, s) for (a, b), s in sorted(found.items())]
+
+
+def _unique_best(m: str, other: str, score: int, scores: dict[tuple[str, str], int],
+                 rows: dict[str, dict]) -> bool:
+    """Is `other` the only best candidate for `m` among mentions from other's source?
+
+    Mentions already in other's cluster are the same person, not rivals.
+    """
+    source, cluster = rows[other]["_source"], rows[other]["_cluster"]
+    rivals = [s for (a, b), s in scores.items()
+              if a == m and rows[b]["_cluster"] != cluster and rows[b]["_source"] == source]
+    return all(s < score for s in rivals)

@@ -1,0 +1,104 @@
+"""Relationship context: cared-for mentions of one linked carer that name one person."""
+
+from __future__ import annotations
+
+import pandas as pd
+from linkage_helpers import fixed_settings, valid_nhs
+
+from linkage.clusters import cluster_records, dobs_compatible
+from linkage.context import caring_mentions, context_links, mention_score
+from linkage.records import RECORD_COLUMNS, make_record
+
+PATIENT = "gp:D1:" + valid_nhs(1)
+
+
+def _carer(key: str, source: str, **kw: object) -> dict:
+    return make_record(key, source, "carer", first="Jane", last="Doe", dob="1960-02-03",
+                       nhs=None, postcode="NR1 3QU", address="1 High Street", sex="F",
+                       carer_ref=kw.pop("carer_ref", None), **kw)
+
+
+def _cared(key: str, source: str, first: str | None, last: str | None, *,
+           dob: str | None = None, carer_ref: str | None = None,
+           postcode: str = "NR9 9ZZ") -> dict:
+    return make_record(key, source, "cared_for", first=first, last=last, dob=dob, nhs=None,
+                       postcode=postcode, carer_ref=carer_ref, first_is_parsed=True,
+                       postcode_guessed=source == "gp")
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+
+
+def _county(gp_first: str | None = "L", extra: list[dict] | None = None) -> pd.DataFrame:
+    return _frame([
+        _carer("provider:carer:C1", "provider", carer_ref="C1"),
+        _cared("provider:cared_for:F1", "provider", "LINDA", "EDWARDS", dob="1930-05-06",
+               carer_ref="C1", postcode="NR2 1AA"),
+        _carer(PATIENT, "gp"),
+        _cared(PATIENT + ":cared_for:1", "gp", gp_first, "EDWARDS", postcode="NR1 3QU"),
+        *(extra or []),
+    ])
+
+
+def _one_carer(records: pd.DataFrame) -> dict[str, str]:
+    """Every record its own cluster except the two carer records, which are linked."""
+    cluster = {k: k for k in records["source_record_key"]}
+    cluster[PATIENT] = "provider:carer:C1"
+    return cluster
+
+
+def test_mentions_come_from_every_source() -> None:
+    records = _county()
+    assert caring_mentions(records) == [
+        (PATIENT, PATIENT + ":cared_for:1"), ("provider:carer:C1", "provider:cared_for:F1")]
+
+
+def test_linked_carers_mentions_of_one_name_are_one_person() -> None:
+    records = _county()
+    links = context_links(records, _one_carer(records), caring_mentions(records),
+                          dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             "provider:cared_for:F1")]
+
+
+def test_no_link_when_the_carers_are_not_linked() -> None:
+    records = _county()
+    cluster = {k: k for k in records["source_record_key"]}
+    assert context_links(records, cluster, caring_mentions(records), dobs_compatible) == []
+
+
+def test_two_candidates_of_one_source_is_no_link() -> None:
+    """A carer caring for Linda and Lily Edwards: `L Edwards` could be either."""
+    records = _county(extra=[_cared("provider:cared_for:F2", "provider", "LILY", "EDWARDS",
+                                    dob="1999-01-01", carer_ref="C1")])
+    assert context_links(records, _one_carer(records), caring_mentions(records),
+                         dobs_compatible) == []
+
+
+def test_contradictions_veto() -> None:
+    a = {"first_name": "LINDA", "first_name_alt": "LINDA", "last_name": "EDWARDS"}
+    assert mention_score(a, {**a}, dobs_compatible) > 0
+    assert mention_score(a, {**a, "first_name": "MARY", "first_name_alt": "MARY"},
+                         dobs_compatible) == 0
+    assert mention_score({**a, "sex": "F"}, {**a, "sex": "M"}, dobs_compatible) == 0
+    assert mention_score({**a, "nhs_number": valid_nhs(2)}, {**a, "nhs_number": valid_nhs(3)},
+                         dobs_compatible) == 0
+    from datetime import date
+    assert mention_score({**a, "date_of_birth_d": date(1930, 1, 1)},
+                         {**a, "date_of_birth_d": date(1981, 6, 1)}, dobs_compatible) == 0
+    # an initial agrees with the nickname's formal name: R Clark may be Bob Clark
+    bob = {"first_name": "BOB", "first_name_alt": "ROBERT", "last_name": "CLARK"}
+    r = {"first_name": "R", "first_name_alt": "R", "last_name": "CLARK"}
+    assert mention_score(bob, r, dobs_compatible) > 0
+
+
+def test_cluster_records_adds_context_links_under_the_guards() -> None:
+    records = _county()
+    result = cluster_records(records, fixed_settings(), 0.95)
+    cluster = dict(zip(result.clusters.source_record_key, result.clusters.cluster_id,
+                       strict=True))
+    assert cluster[PATIENT] == cluster["provider:carer:C1"]
+    assert cluster[PATIENT + ":cared_for:1"] == cluster["provider:cared_for:F1"]
+    assert cluster["provider:cared_for:F1"] != cluster["provider:carer:C1"]
+    assert result.context_links == 1
