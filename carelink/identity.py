@@ -232,3 +232,20 @@ def normalise_sex(value: object) -> str:
     if text is None:
         return "U"
     return _SEX.get(text.upper(), "U")
+
+
+# The age bands every published table uses (marts and the IG report), so that a band in one
+# means the same people as in the other.
+AGE_BANDS = ((0, 18, "0-17"), (18, 35, "18-34"), (35, 50, "35-49"), (50, 65, "50-64"),
+             (65, 75, "65-74"), (75, 85, "75-84"), (85, 200, "85+"))
+
+
+def age_band(dob: object, on: date) -> str | None:
+    """The band of someone born on `dob` as at `on`; None when the date of birth is unknown."""
+    if dob is None or dob != dob:  # None, NaN or NaT: unknown
+        return None
+    years = on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+    for low, high, label in AGE_BANDS:
+        if low <= years < high:
+            return label
+    return None

@@ -12,20 +12,8 @@ from datetime import date
 import pandas as pd
 
 from carelink.codelists import breakdown_reasons, las_primary_support_reasons, practices
+from carelink.identity import age_band
 from warehouse.marts import _declined_refs, _frame, _key_map
-
-AGE_BANDS = ((0, 18, "0-17"), (18, 35, "18-34"), (35, 50, "35-49"), (50, 65, "50-64"),
-             (65, 75, "65-74"), (75, 85, "75-84"), (85, 200, "85+"))
-
-
-def age_band(dob: object, on: date) -> str | None:
-    if dob is None or pd.isna(dob):
-        return None
-    years = on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
-    for low, high, label in AGE_BANDS:
-        if low <= years < high:
-            return label
-    return None
 
 
 def dim_date(first: date = date(2005, 1, 1), last: date = date(2035, 12, 31)) -> pd.DataFrame:

@@ -3,8 +3,6 @@ its plots, opening offline — checked in a real headless Chromium where one is 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from carelink.config import Settings
 from carelink.pipeline import stage_night
 from reports.nightly import ReportInputs, build_nightly_report
 from synthetic import generate_county
+from tests.support.browser import rendered_dom, screenshot
 from tests.support.stand_in_linkage import NIGHT, write_linkage
 
 
@@ -46,23 +45,9 @@ def test_report_is_self_contained_with_plots(report: Path) -> None:
         assert section in html, section
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.browser
 def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> None:
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("headless Chromium not installed (Debian package `chromium`; .ci/run "
-                    "installs it)")
-    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--allow-file-access-from-files"]
-    dom = subprocess.run([*base, "--dump-dom", report.as_uri()], capture_output=True,
-                         text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<svg") >= 3 and "Row accounting" in dom.stdout
-    shot = tmp_path / "report.png"
-    subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    dom = rendered_dom(report)
+    assert dom.count("<svg") >= 3 and "Row accounting" in dom
+    shot = screenshot(report, tmp_path / "report.png")
     assert shot.exists() and shot.stat().st_size > 20_000  # a rendered page, not a blank one

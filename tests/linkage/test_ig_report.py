@@ -1,0 +1,110 @@
+"""The IG linkage report on two demo nights: every item IG needs is in the page and its JSON
+twin, counts agree with the run, no identifier reaches the summary page, and all three
+pages (the report and Splink's two) render offline in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from linkage.evaluate import stage_county
+from linkage.ig_report import MODEL_CHART_HTML, REPORT_HTML, REPORT_JSON, VIEWER_HTML
+from linkage.nightly import link_night
+from synthetic import generate_county
+from tests.support.browser import rendered_dom
+from tests.support.privacy import COMMON_WORDS
+
+NIGHT = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("ig")
+    generate_county(root / "county", carers=300, seed=21, first_night=NIGHT, nights=1)
+    staged = stage_county(root / "county", extract_date=NIGHT, work_dir=root / "work")
+    first = link_night(staged, {}, models_dir=root / "models", secret="s", run_id="n1",
+                       extract_date=NIGHT, out_dir=root / "out1", report_dir=root / "r1")
+    xref = pd.read_parquet(first.files["person_xref"])
+    # Night two sees one record fewer: a record gone, and the change table must say so.
+    dropped = staged["provider_cared_for"].iloc[1:]
+    second = link_night({**staged, "provider_cared_for": dropped}, {"person_xref": xref},
+                        models_dir=root / "models", secret="s", run_id="n2",
+                        extract_date=date(2026, 11, 23), out_dir=root / "out2",
+                        report_dir=root / "r2")
+    return {"root": root, "staged": staged, "first": first, "second": second}
+
+
+def test_report_holds_every_item(nights: dict) -> None:
+    outcome = nights["second"]
+    folder = outcome.report.parent
+    assert outcome.report.name == REPORT_HTML
+    report = json.loads((folder / REPORT_JSON).read_text())
+    assert {s["source"] for s in report["sources"]} == {"provider", "las", "gp"}
+    assert all(s["latest_extract"] == NIGHT.isoformat() for s in report["sources"])
+    assert {(q["source"], q["role"]) for q in report["identifier_quality"]} >= {
+        ("provider", "carer"), ("las", "person"), ("gp", "carer"), ("gp", "cared_for")}
+    method = report["method"]
+    assert method["blocking_rules"] and method["comparisons"]
+    assert method["threshold"] == outcome.threshold
+    assert report["run"]["model_version"] == outcome.model_version
+    flow = {row["stage"]: row["count"] for row in report["flow"]}
+    assert flow["person records in"] == outcome.records_in
+    assert flow["persons out"] == outcome.persons_out
+    assert flow["links kept (incl. same valid NHS number)"] == outcome.pairs_linked
+    quality = report["estimated_quality"]
+    assert 0.9 < quality["estimated_precision"] <= 1 and 0.5 < quality["estimated_recall"] <= 1
+    assert set(report["link_rates_by_group"]) == {"age_band", "sex", "ethnicity", "district"}
+    implausible = report["implausible_links"]
+    assert implausible["persons_with_two_valid_nhs_numbers"] == 0
+    assert implausible["persons_with_incompatible_dates_of_birth"] == 0
+    assert implausible["carer_linked_as_own_cared_for_person"] == 0
+    assert sum(row["persons"] for row in report["cluster_sizes"]) == outcome.persons_out
+    sensitivity = report["threshold_sensitivity"]
+    assert [row["tonight"] for row in sensitivity].count(True) == 1
+    counts = [row["pairs_linked"] for row in sensitivity]
+    assert counts == sorted(counts, reverse=True)  # a higher threshold never links more
+    change = report["changes_since_last_run"]
+    assert change["previous_run"] and change["records_gone"] == 1
+    opt = report["opt_outs"]
+    assert opt["declined_records"] > 0
+    assert opt["declined_persons_holding_las_or_gp_records"] == 0
+    assert report["borderline_pairs_for_review"] > 0
+    page = outcome.report.read_text().lower()
+    for heading in ("Sources", "Identifier completeness", "Method", "Blocking rules",
+                    "Flow through each stage", "Link rate", "Estimated precision and recall",
+                    "by age band", "by sex", "by ethnicity", "by district",
+                    "Implausible links", "Cluster sizes", "Threshold sensitivity",
+                    "Change since the last run", "opt-outs honoured", "Clerical review"):
+        assert heading.lower() in page, heading
+    assert MODEL_CHART_HTML.lower() in page and VIEWER_HTML.lower() in page
+
+
+def test_summary_page_holds_no_identifiers(nights: dict) -> None:
+    """Names and NHS numbers belong only in the clerical-review page, never in the page or
+    JSON that summarise the run (they travel further: e-mails, minutes)."""
+    staged = nights["staged"]
+    folder = nights["second"].report.parent
+    text = (folder / REPORT_HTML).read_text() + (folder / REPORT_JSON).read_text()
+    carers = staged["provider_carer"]
+    nhs = set(carers["nhs_number"].dropna()) | set(staged["las_person"]["nhs_number"].dropna())
+    surnames = {s for s in carers["last_name"].dropna().str.upper()
+                if len(s) > 4 and s not in COMMON_WORDS | {"BLACK", "ASIAN", "MIXED", "OTHER"}}
+    assert not [n for n in nhs if n in text]
+    assert not [s for s in surnames if s in text.upper()]
+    viewer = (folder / VIEWER_HTML).read_text()
+    assert any(s in viewer.upper() for s in surnames)  # the reviewer does see them
+
+
+@pytest.mark.browser
+def test_pages_render_offline_in_headless_chromium(nights: dict) -> None:
+    folder: Path = nights["second"].report.parent
+    dom = rendered_dom(folder / REPORT_HTML)
+    assert "Threshold sensitivity" in dom and dom.count("<svg") >= 5
+    for splink_page in (MODEL_CHART_HTML, VIEWER_HTML):
+        dom = rendered_dom(folder / splink_page)
+        # vega draws its charts into a canvas: present only if the inline scripts ran
+        assert "<canvas" in dom and 'class="marks"' in dom, splink_page
