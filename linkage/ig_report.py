@@ -60,6 +60,7 @@ class IgReportInputs:
     guard_actions: list[dict] = field(default_factory=list)
     optout_edges_removed: int = 0
     forced_links: int = 0
+    context_links: int = 0
     staged: dict[str, pd.DataFrame] = field(default_factory=dict)
     keys_new: int = 0
     keys_retired: int = 0
@@ -143,6 +144,8 @@ def method(inputs: IgReportInputs) -> dict:
             "comparisons": comparisons,
             "rules_after_scoring": [
                 "a pair sharing a valid NHS number links whatever its score",
+                "two cared-for mentions of one linked carer join when their names agree and "
+                "nothing contradicts (relationship context)",
                 "LAS's own record merges are forced links",
                 "no link between a declined provider file and LAS or GP records",
                 "no link between two records of the same source file",
@@ -172,6 +175,8 @@ def flow(inputs: IgReportInputs, persons: pd.DataFrame) -> list[dict]:
         {"stage": "links kept (incl. same valid NHS number)",
          "count": int(len(inputs.linked_pairs))},
         {"stage": "forced links (LAS record merges)", "count": int(inputs.forced_links)},
+        {"stage": "links from relationship context (cared-for mentions of one linked carer)",
+         "count": int(inputs.context_links)},
         {"stage": "clusters re-clustered by the over-link guard",
          "count": len(inputs.guard_actions)},
         {"stage": "persons out", "count": int(persons["person_key"].nunique())},

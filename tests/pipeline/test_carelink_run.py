@@ -20,6 +20,7 @@ import pytest
 import warehouse
 from carelink.config import Settings
 from synthetic import generate_county
+from tests.support.browser import rendered_dom
 from tests.support.privacy import marts_identifier_findings
 
 FIRST = date(2026, 11, 22)
@@ -84,14 +85,38 @@ def test_three_nights_then_a_rerun(world) -> None:
     again = run_night(world, date(2026, 11, 24))
     assert again.exit_code == 0, again.output[-3000:]
     assert _data(world) == before
-    report = world.reports_dir / "2026-11-24" / "nightly.html"
+    night_reports = world.reports_dir / "2026-11-24"
+    report = night_reports / "nightly.html"
     assert report.exists() and "<svg" in report.read_text()
+    _opens_offline(night_reports)
     # The privacy scan again, now on marts built from real linkage through the real DAG.
     engine = warehouse.make_engine(world.warehouse_url)
     try:
         assert marts_identifier_findings(engine, world.landing_dir.parent / "truth") == []
     finally:
         engine.dispose()
+
+
+DEMO_PAGES = ("data_docs/provider.html", "data_docs/las.html", "data_docs/gp.html",
+              "data_docs/cross_source.html", "restricted/linkage_report.html")
+
+
+def _opens_offline(folder: Path) -> None:
+    for page in DEMO_PAGES:
+        assert (folder / page).exists(), page
+
+
+@pytest.mark.browser
+def test_demo_night_pages_render_in_headless_chromium(world) -> None:
+    """Night three's Data Docs and IG report (written by the first test), opened as a
+    reviewer would: offline, in a browser."""
+    folder = world.reports_dir / "2026-11-24"
+    for page in DEMO_PAGES:
+        dom = rendered_dom(folder / page)
+        if page.startswith("data_docs"):
+            assert "<table" in dom and "expectation" in dom.lower(), page
+        else:
+            assert "Threshold sensitivity" in dom and "<svg" in dom
 
 
 def _break_provider_export(folder: Path, keep: float = 0.1) -> None:

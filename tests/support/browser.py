@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 
+def chromium_available() -> bool:
+    return bool(shutil.which("chromium") or shutil.which("chromium-browser"))
+
+
 def chromium() -> str:
     """The browser's path, or skip the test saying how to get one."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
