@@ -361,12 +361,15 @@ def repair_clusters(out: pd.DataFrame, edges: pd.DataFrame, info: pd.DataFrame,
 def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
                     forced: list[tuple[str, str]] | None = None,
                     cannot: dict[str, set[str]] | None = None,
-                    mentions: list[tuple[str, str]] | None = None) -> ClusterResult:
+                    mentions: list[tuple[str, str]] | None = None,
+                    scored: tuple[pd.DataFrame, int] | None = None) -> ClusterResult:
     """Score, drop opt-out edges, cluster with Splink, repair clusters that break a rule,
     then add the relationship-context links (`linkage.context`) under the same guards.
 
     `mentions` are (carer record, cared-for record) statements; by default those the records
     themselves carry (provider files, GP rows); the nightly adds LAS relationships.
+    `scored` is (pairs, pairs scored) from `predict_pairs` at a threshold no higher than this
+    one, so that a threshold sweep scores once and clusters at each threshold.
     Returns one cluster id per record (records no pair reached stay singletons).
     """
     from splink import DuckDBAPI
@@ -379,7 +382,10 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     if len(records) < 2:
         return ClusterResult(pd.DataFrame({"source_record_key": keys, "cluster_id": keys}),
                              pd.DataFrame(), 0)
-    linker, _, scored_pairs, scored = predict_pairs(records, settings, threshold)
+    if scored is None:
+        _, _, scored_pairs, n_scored = predict_pairs(records, settings, threshold)
+    else:
+        scored_pairs, n_scored = scored
     pairs = scored_pairs[linked_mask(scored_pairs, threshold)].reset_index(drop=True)
     declined = set(records.loc[records["information_sharing_declined"].astype(bool),
                                "source_record_key"])
@@ -428,7 +434,7 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     taken = merge_context_links(out, links, info, cannot)
     if taken:
         log.info("relationship context added %d links", taken)
-    return ClusterResult(out, pairs, scored, optout_removed, actions, context_links=taken)
+    return ClusterResult(out, pairs, n_scored, optout_removed, actions, context_links=taken)
 
 
 def merge_context_links(out: pd.DataFrame, links: list[tuple[str, str, int]],

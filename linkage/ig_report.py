@@ -55,7 +55,6 @@ class IgReportInputs:
     records: pd.DataFrame  # person records (linkage.records), identifiers included
     xref: pd.DataFrame  # source_record_key, person_key
     previous_xref: pd.DataFrame | None
-    scored_pairs: pd.DataFrame  # every pair the blocking rules produced, scored
     linked_pairs: pd.DataFrame  # the pairs kept as links (after opt-out and vetoes)
     guard_actions: list[dict] = field(default_factory=list)
     optout_edges_removed: int = 0
@@ -64,6 +63,45 @@ class IgReportInputs:
     staged: dict[str, pd.DataFrame] = field(default_factory=dict)
     keys_new: int = 0
     keys_retired: int = 0
+
+
+@dataclass
+class PairScores:
+    """What the report needs from every scored pair, computed inside DuckDB: at county scale
+    the full prediction is millions of rows, of which only a few dozen leave the database."""
+
+    scored: int
+    probability_sum: float
+    above_threshold: int
+    above_threshold_probability_sum: float
+    at_thresholds: dict[float, int]
+    borderline: pd.DataFrame  # every column Splink's comparison viewer needs
+
+
+def score_pairs(linker, threshold: float) -> PairScores:
+    """Score every candidate pair once and summarise it in SQL."""
+    from linkage.model import quiet_splink
+
+    with quiet_splink():
+        predictions = linker.inference.predict(warning_mode="never")
+    rel = predictions.as_duckdbpyrelation()
+    thresholds = sorted(set(SENSITIVITY_THRESHOLDS) | {float(threshold)})
+    counts = ", ".join(f"count(*) FILTER (WHERE match_probability >= {t!r})"
+                       for t in thresholds)
+    row = rel.aggregate(
+        f"count(*), coalesce(sum(match_probability), 0), "
+        f"coalesce(sum(match_probability) FILTER (WHERE match_probability >= "
+        f"{float(threshold)!r}), 0), {counts}").fetchall()[0]
+    low, high = BORDERLINE_BAND
+    centre = _weight(threshold)
+    borderline = (rel.filter(f"match_probability >= {low!r} AND match_probability < {high!r}")
+                  .order("abs(match_weight - " + repr(centre) + "), unique_id_l, unique_id_r")
+                  .limit(MAX_BORDERLINE).df())
+    at = {t: int(n) for t, n in zip(thresholds, row[3:], strict=True)}
+    return PairScores(scored=int(row[0]), probability_sum=float(row[1]),
+                      above_threshold=at[float(threshold)],
+                      above_threshold_probability_sum=float(row[2]), at_thresholds=at,
+                      borderline=borderline)
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -162,14 +200,12 @@ def _clusters(inputs: IgReportInputs) -> pd.DataFrame:
     return frame
 
 
-def flow(inputs: IgReportInputs, persons: pd.DataFrame) -> list[dict]:
+def flow(inputs: IgReportInputs, scores: PairScores, persons: pd.DataFrame) -> list[dict]:
     """Counts through each stage, from records in to persons out."""
-    scored = inputs.scored_pairs
-    above = int((scored["match_probability"] >= inputs.threshold).sum()) if len(scored) else 0
     return [
         {"stage": "person records in", "count": int(len(inputs.records))},
-        {"stage": "candidate pairs scored (blocking rules)", "count": int(len(scored))},
-        {"stage": "pairs at or above the threshold", "count": above},
+        {"stage": "candidate pairs scored (blocking rules)", "count": scores.scored},
+        {"stage": "pairs at or above the threshold", "count": scores.above_threshold},
         {"stage": "links removed by the information-sharing opt-out",
          "count": int(inputs.optout_edges_removed)},
         {"stage": "links kept (incl. same valid NHS number)",
@@ -183,7 +219,7 @@ def flow(inputs: IgReportInputs, persons: pd.DataFrame) -> list[dict]:
     ]
 
 
-def estimated_quality(inputs: IgReportInputs) -> dict:
+def estimated_quality(inputs: IgReportInputs, scores: PairScores) -> dict:
     """Precision and recall estimated from the model itself, with no truth to hand.
 
     Each scored pair's match probability is the model's belief that it is a match. The
@@ -193,14 +229,12 @@ def estimated_quality(inputs: IgReportInputs) -> dict:
     produced are invisible to this estimate, so recall is an upper bound; the figures measured
     on generated truth when the model was chosen are shown beside it.
     """
-    scored = inputs.scored_pairs
-    linked = scored[scored["match_probability"] >= inputs.threshold] if len(scored) else scored
-    total = float(scored["match_probability"].sum()) if len(scored) else 0.0
-    kept = float(linked["match_probability"].sum()) if len(linked) else 0.0
+    total, kept = scores.probability_sum, scores.above_threshold_probability_sum
     evidence = inputs.model_meta.get("threshold_evidence") or {}
     evaluation = inputs.model_meta.get("evaluation") or {}
     return {
-        "estimated_precision": round(kept / len(linked), 4) if len(linked) else None,
+        "estimated_precision": (round(kept / scores.above_threshold, 4)
+                                if scores.above_threshold else None),
         "estimated_recall": round(kept / total, 4) if total else None,
         "how": "model-based: sums of match probabilities over scored pairs (see the text)",
         "measured_on_generated_truth": {
@@ -316,17 +350,14 @@ def cluster_sizes(frame: pd.DataFrame) -> list[dict]:
     return [{"records_per_person": str(k), "persons": int(v)} for k, v in counts.items()]
 
 
-def threshold_sensitivity(inputs: IgReportInputs) -> list[dict]:
+def threshold_sensitivity(inputs: IgReportInputs, scores: PairScores) -> list[dict]:
     """Pairs that would link at neighbouring thresholds: links gained or lost against
     tonight's threshold (score alone; the rules after scoring apply at every threshold)."""
-    scored = inputs.scored_pairs
-    probs = scored["match_probability"] if len(scored) else pd.Series(dtype=float)
-    now = int((probs >= inputs.threshold).sum())
+    now = scores.above_threshold
     rows = []
-    for t in sorted(set(SENSITIVITY_THRESHOLDS) | {inputs.threshold}):
-        n = int((probs >= t).sum())
+    for t, n in sorted(scores.at_thresholds.items()):
         rows.append({"threshold": t, "pairs_linked": n, "gained": max(0, n - now),
-                     "lost": max(0, now - n), "tonight": t == inputs.threshold})
+                     "lost": max(0, now - n), "tonight": t == float(inputs.threshold)})
     return rows
 
 
@@ -359,17 +390,6 @@ def opt_outs(inputs: IgReportInputs, frame: pd.DataFrame) -> dict:
             "declined_persons_holding_las_or_gp_records": int(shared["person_key"].nunique())}
 
 
-def borderline_pairs(inputs: IgReportInputs) -> pd.DataFrame:
-    """Pairs nearest the threshold on either side, for clerical review."""
-    scored = inputs.scored_pairs
-    if scored.empty:
-        return scored
-    low, high = BORDERLINE_BAND
-    band = scored[(scored["match_probability"] >= low) & (scored["match_probability"] < high)]
-    distance = (band["match_weight"] - _weight(inputs.threshold)).abs()
-    return band.loc[distance.sort_values().index[:MAX_BORDERLINE]]
-
-
 def _weight(p: float) -> float:
     import math
 
@@ -377,7 +397,7 @@ def _weight(p: float) -> float:
     return math.log2(p / (1 - p))
 
 
-def build_report(inputs: IgReportInputs) -> dict:
+def build_report(inputs: IgReportInputs, scores: PairScores) -> dict:
     """The report's content as plain data (also written as JSON for IG's own tooling)."""
     frame = _clusters(inputs)
     return {
@@ -386,21 +406,21 @@ def build_report(inputs: IgReportInputs) -> dict:
         "sources": source_summary(inputs),
         "identifier_quality": identifier_quality(inputs),
         "method": method(inputs),
-        "flow": flow(inputs, frame),
+        "flow": flow(inputs, scores, frame),
         "link_rate": {"records": int(len(frame)),
                       "persons": int(frame["person_key"].nunique()),
                       "records_linked_to_another_source_pct": _pct(
                           (frame["person_key"].map(frame.groupby("person_key")["source"]
                                                    .nunique()) > 1).sum(), len(frame))},
-        "estimated_quality": estimated_quality(inputs),
+        "estimated_quality": estimated_quality(inputs, scores),
         "link_rates_by_group": link_rates(inputs, frame),
         "implausible_links": implausible_links(inputs, frame),
         "over_link_guard": inputs.guard_actions,
         "cluster_sizes": cluster_sizes(frame),
-        "threshold_sensitivity": threshold_sensitivity(inputs),
+        "threshold_sensitivity": threshold_sensitivity(inputs, scores),
         "changes_since_last_run": changes_since_last_run(inputs),
         "opt_outs": opt_outs(inputs, frame),
-        "borderline_pairs_for_review": int(len(borderline_pairs(inputs))),
+        "borderline_pairs_for_review": int(len(scores.borderline)),
     }
 
 
@@ -513,23 +533,20 @@ comparison viewer linked above.</p>
 </body></html>"""
 
 
-def write_splink_pages(inputs: IgReportInputs, report_dir: Path) -> tuple[str | None, str | None]:
+def write_splink_pages(linker, scores: PairScores, report_dir: Path
+                       ) -> tuple[str, str | None]:
     """Splink's match-weights chart and its comparison viewer over the borderline pairs,
     with their JavaScript inlined so the pages open without a network."""
-    from linkage.model import make_linker, quiet_splink
+    from linkage.model import quiet_splink
 
-    if len(inputs.records) < 2:
-        return None, None
-    linker = make_linker(inputs.records, inputs.settings)
     chart = report_dir / MODEL_CHART_HTML
     with quiet_splink():
         chart.write_text(linker.visualisations.match_weights_chart().to_html(inline=True),
                          encoding="utf-8")
-    border = borderline_pairs(inputs)
-    if border.empty or not any(c.startswith("gamma_") for c in border.columns):
+    if scores.borderline.empty:
         return chart.name, None
     db = linker._db_api  # Splink's viewer needs a real table (it reads DuckDB's rowid)
-    db._con.register("carelink_borderline_df", border.reset_index(drop=True))
+    db._con.register("carelink_borderline_df", scores.borderline)
     db._con.execute("create or replace table carelink_borderline as "
                     "select * from carelink_borderline_df")
     predictions = linker.table_management.register_table_predict(
@@ -545,8 +562,12 @@ def write_ig_report(inputs: IgReportInputs, report_dir: Path) -> Path:
     """Write the HTML page, its JSON twin and the Splink pages; returns the HTML's path."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
-    report = build_report(inputs)
-    chart, viewer = write_splink_pages(inputs, report_dir)
+    from linkage.model import make_linker
+
+    linker = make_linker(inputs.records, inputs.settings)
+    scores = score_pairs(linker, inputs.threshold)
+    report = build_report(inputs, scores)
+    chart, viewer = write_splink_pages(linker, scores, report_dir)
     report["pages"] = {"model_weights": chart, "borderline_pairs": viewer}
     (report_dir / REPORT_JSON).write_text(json.dumps(report, indent=1, default=str),
                                           encoding="utf-8")

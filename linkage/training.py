@@ -8,9 +8,7 @@ and cannot describe a different one. Approval stays a separate, human step.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -51,12 +49,13 @@ def _size_distribution(clusters: pd.DataFrame) -> dict[str, int]:
 
 
 def _link(records: pd.DataFrame, staged: dict[str, pd.DataFrame], settings: dict,
-          threshold: float) -> _clusters.ClusterResult:
+          threshold: float, scored: tuple[pd.DataFrame, int] | None = None
+          ) -> _clusters.ClusterResult:
     """Cluster exactly as the nightly does (forced LAS merges, source cannot-links, guards,
     relationship context)."""
     return cluster_records(records, settings, threshold, forced=las_merge_links(staged),
                            cannot=cannot_link(records, staged),
-                           mentions=caring_mentions(records, staged))
+                           mentions=caring_mentions(records, staged), scored=scored)
 
 
 def _scores(result: _clusters.ClusterResult, records: pd.DataFrame,
@@ -93,33 +92,6 @@ def evaluate_candidate(model_path: Path, staged: dict[str, pd.DataFrame],
     return evaluation
 
 
-@contextlib.contextmanager
-def _scored_once() -> Iterator[None]:
-    """Score the pairs once and reuse them for every threshold of a sweep.
-
-    `cluster_records` scores every blocked pair (threshold None) and applies the threshold
-    itself, so its scoring step is the same at every threshold; caching it leaves the
-    clustering and the guards exactly the nightly's while the sweep costs one prediction.
-    """
-    original = _clusters.predict_pairs
-    cache: dict[int, tuple] = {}
-
-    def cached(records: pd.DataFrame, settings: dict, threshold: float | None) -> tuple:
-        key = id(records)
-        if threshold is not None or key not in cache:
-            result = original(records, settings, threshold)
-            if threshold is not None:
-                return result
-            cache[key] = (None, None, result[2], result[3])
-        return cache[key]
-
-    _clusters.predict_pairs = cached
-    try:
-        yield
-    finally:
-        _clusters.predict_pairs = original
-
-
 def threshold_sweep(model_path: Path, staged: dict[str, pd.DataFrame], truth_dir: Path,
                     thresholds: tuple[float, ...] = THRESHOLDS) -> list[dict]:
     """Precision, recall, F1 and hard-negative merges at each match-probability threshold.
@@ -130,19 +102,21 @@ def threshold_sweep(model_path: Path, staged: dict[str, pd.DataFrame], truth_dir
     settings, _ = load_model(Path(model_path))
     records = person_records(staged)
     inputs = truth_inputs(Path(truth_dir), records)
+    # Score once at the lowest threshold; each threshold then clusters a subset of the same
+    # pairs, exactly as the nightly would at that threshold.
+    _, _, pairs, n_scored = _clusters.predict_pairs(records, settings, min(thresholds))
     rows = []
-    with _scored_once():
-        for t in thresholds:
-            result = _link(records, staged, settings, t)
-            predicted = result.clusters.rename(columns={"cluster_id": "person_key"})
-            ev = evaluate_links(predicted, **inputs)
-            overall = ev["pairwise"]["overall"]
-            rows.append({"threshold": t, "precision": overall["precision"],
-                         "recall": overall["recall"], "f1": overall["f1"],
-                         "pairs_linked": int(len(result.pairs)),
-                         "persons": int(result.clusters["cluster_id"].nunique()),
-                         "hard_negative_merges": ev["hard_negatives"]["merged"],
-                         "optout_pairs_linked": ev["optout_pairs_linked"]})
+    for t in thresholds:
+        result = _link(records, staged, settings, t, scored=(pairs, n_scored))
+        predicted = result.clusters.rename(columns={"cluster_id": "person_key"})
+        ev = evaluate_links(predicted, **inputs)
+        overall = ev["pairwise"]["overall"]
+        rows.append({"threshold": t, "precision": overall["precision"],
+                     "recall": overall["recall"], "f1": overall["f1"],
+                     "pairs_linked": int(len(result.pairs)),
+                     "persons": int(result.clusters["cluster_id"].nunique()),
+                     "hard_negative_merges": ev["hard_negatives"]["merged"],
+                     "optout_pairs_linked": ev["optout_pairs_linked"]})
     return rows
 
 
