@@ -283,25 +283,10 @@ def stale_truth(world: World, row: dict) -> dict:
     """The contract's staleness rules applied to what really happened (not to what the
     sources say): the upper bound of what carelink can find."""
     month = date.fromisoformat(row["snapshot_month"])
-    carer = world.person(row["carer"])
     last_review = date.fromisoformat(row["last_review"] or row["date_recorded"])
-    reasons = []
-    if row["ceased"]:
-        return {"true_reasons": "", "true_review_overdue": False}
-    if carer.died_on and carer.died_on < month:
-        reasons.append("carer_deceased")
-    named = [world.person(row["cared_for"])] if row["cared_for"] else [
-        c.cared_for for c in world.carings_of(carer)]
-    deaths = [p.died_on for p in named]
-    if named and all(deaths) and all((month - d).days >= 90 for d in deaths) and (
-            last_review < max(deaths)):
-        reasons.append("cared_for_deceased")
-    else:
-        ends = [c.ended_on for c in world.carings_of(carer)]
-        if ends and all(ends) and (month - max(ends)).days >= 90 and last_review < max(ends):
-            reasons.append("caring_ended")
-    overdue = last_review < add_months(month, -24)
-    return {"true_reasons": ",".join(reasons), "true_review_overdue": overdue}
+    overdue = not row["ceased"] and last_review < add_months(month, -24)
+    return {"true_reasons": ",".join(patient_stale_truth(world, [row])),
+            "true_review_overdue": overdue}
 
 
 def random_month_day(rng: random.Random, month: date) -> date:

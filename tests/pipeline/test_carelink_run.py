@@ -156,25 +156,23 @@ def test_a_blocked_source_skips_only_its_branch(world) -> None:
     assert (world.reports_dir / night.isoformat() / "nightly.html").exists()
 
 
-def _carers(settings: Settings) -> list[str]:
+def _rows(settings: Settings, sql: str) -> list[str]:
     """Read and let go: the night runs in another process and DuckDB allows one writer."""
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
-        frame = warehouse.query_frame(engine, "select carer_ref, extract_date from "
-                                      "staging.provider_carer order by carer_ref")
+        frame = warehouse.query_frame(engine, sql)
     finally:
         engine.dispose()
-    return list(map(str, frame.itertuples(index=False)))
+    return ["|".join(map(str, row)) for row in frame.itertuples(index=False)]
+
+
+def _carers(settings: Settings) -> list[str]:
+    return _rows(settings, "select carer_ref, extract_date from staging.provider_carer "
+                 "order by carer_ref")
 
 
 def _xref(settings: Settings) -> list[str]:
-    engine = warehouse.make_engine(settings.warehouse_url)
-    try:
-        frame = warehouse.query_frame(engine, "select source_record_key, person_key from "
-                                      "linkage.person_xref")
-    finally:
-        engine.dispose()
-    return [f"{a}|{b}" for a, b in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)]
+    return _rows(settings, "select source_record_key, person_key from linkage.person_xref")
 
 
 def _carelink(settings: Settings, *args: str) -> subprocess.CompletedProcess:
