@@ -63,6 +63,7 @@ def prepare_airflow_environment(settings: Settings) -> None:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     os.environ.update(settings.as_environment())
+    os.environ["CARELINK_PROGRESS"] = "1"  # task-by-task lines on the console
 
 
 def ensure_metadata_db(settings: Settings) -> None:

@@ -1,6 +1,8 @@
-"""Failure notification for DAG tasks: off unless CARELINK_ALERT_WEBHOOK is set.
+"""Task callbacks: failure notification (off unless CARELINK_ALERT_WEBHOOK is set) and the
+task-by-task progress lines `carelink run` prints (CARELINK_PROGRESS=1; under a scheduler the
+UI shows progress, so they are silent there).
 
-The message names the DAG, task, run and exception type only — exception texts are written to
+The alert names the DAG, task, run and exception type only — exception texts are written to
 say file, row and reason, but an alert leaves the organisation, so it carries even less.
 """
 
@@ -8,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 from carelink.config import Settings
@@ -28,8 +33,44 @@ def alert_payload(context: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def progress_line(context: dict[str, Any], state: str) -> str:
+    """`  extract_provider            success    3.2 s` (plus the error type on failure)."""
+    ti = context.get("task_instance") or context.get("ti")
+    task_id = str(getattr(ti, "task_id", "?"))
+    started = getattr(ti, "start_date", None)
+    took = ""
+    if isinstance(started, datetime):
+        took = f"{(datetime.now(UTC) - started).total_seconds():7.1f} s"
+    exc = context.get("exception")
+    why = f"  ({type(exc).__name__})" if exc is not None and state != "success" else ""
+    return f"  {task_id:<28} {state:<10}{took}{why}"
+
+
+def _progress(context: dict[str, Any], state: str) -> None:
+    if os.environ.get("CARELINK_PROGRESS") != "1":
+        return
+    try:
+        sys.stderr.write(progress_line(context, state) + "\n")
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - progress must never fail a task
+        pass
+
+
+def on_task_success(context: dict[str, Any]) -> None:
+    _progress(context, "success")
+
+
+def on_task_skipped(context: dict[str, Any]) -> None:
+    _progress(context, "skipped")
+
+
+def on_task_retry(context: dict[str, Any]) -> None:
+    _progress(context, "retrying")
+
+
 def on_task_failure(context: dict[str, Any]) -> None:
     """Airflow on_failure_callback. Never raises: a broken alert must not hide the failure."""
+    _progress(context, "failed")
     url = Settings.from_env().alert_webhook
     if not url:
         return

@@ -84,3 +84,26 @@ def test_run_on_a_locked_warehouse_says_so_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert "carelink run: cannot open the warehouse at duckdb:///" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
+    """`carelink run` sets CARELINK_PROGRESS; under a scheduler the callbacks stay silent."""
+    from datetime import UTC, datetime, timedelta
+
+    from carelink import notify
+
+    class TI:
+        task_id = "stage_gp"
+        start_date = datetime.now(UTC) - timedelta(seconds=3)
+
+    context = {"task_instance": TI(), "exception": ValueError("row 7: bad date")}
+    monkeypatch.delenv("CARELINK_PROGRESS", raising=False)
+    notify.on_task_skipped(context)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("CARELINK_PROGRESS", "1")
+    notify.on_task_success({"task_instance": TI()})
+    notify.on_task_failure(context)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].split() == ["stage_gp", "success", "3.0", "s"]
+    assert err[1].split()[:2] == ["stage_gp", "failed"] and "(ValueError)" in err[1]
+    assert "bad date" not in err[1]  # the type only: the task log has the text

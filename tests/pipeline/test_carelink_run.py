@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -72,6 +73,10 @@ def _data(settings: Settings) -> dict[str, list]:
 def test_three_nights_then_a_rerun(world) -> None:
     first = run_night(world, FIRST)
     assert first.exit_code == 0, first.output[-3000:]
+    # progress task by task, then the summary
+    for task_id in ("extract_provider", "validate_las", "stage_gp", "link_persons",
+                    "load_warehouse", "write_reports"):
+        assert re.search(rf"^  {task_id}\s+success\s+\d+\.\d s$", first.output, re.M), task_id
     keys_1 = dict(row.split("|") for row in _xref(world))
     second = run_night(world, date(2026, 11, 23))
     assert second.exit_code == 0, second.output[-3000:]
