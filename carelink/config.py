@@ -16,6 +16,8 @@ Nothing else in the project reads environment variables: stages receive a `Setti
 | CARELINK_STALE_SHARE_THRESHOLD | 0.25 | practice stale share above which the gate warns |
 | CARELINK_ALERT_WEBHOOK | (none: alerts off) | URL that receives a JSON note when a task fails |
 | CARELINK_EXTRACT_RETRY_DELAY | 120 | seconds before an unreachable source is retried (doubling) |
+| CARELINK_DUCKDB_MEMORY_LIMIT | 4GB | memory bound of each linkage DuckDB (it spills beyond) |
+| CARELINK_PROGRESS | (off; `carelink run` sets 1) | print each task's end on the console |
 | AIRFLOW_HOME | $CARELINK_DATA_DIR/airflow | embedded Airflow (`carelink run`) |
 """
 
@@ -49,6 +51,8 @@ class Settings:
     stale_share_threshold: float = 0.25
     alert_webhook: str | None = None
     extract_retry_delay_seconds: int = 120
+    duckdb_memory_limit: str = "4GB"
+    progress: bool = False
     person_key_secret_value: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -68,6 +72,8 @@ class Settings:
             "person_key_secret_value": env.get("CARELINK_PERSON_KEY_SECRET") or None,
             "alert_webhook": env.get("CARELINK_ALERT_WEBHOOK") or None,
             "extract_retry_delay_seconds": int(env.get("CARELINK_EXTRACT_RETRY_DELAY", "120")),
+            "duckdb_memory_limit": env.get("CARELINK_DUCKDB_MEMORY_LIMIT") or "4GB",
+            "progress": env.get("CARELINK_PROGRESS") == "1",
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("landing_dir") is not None and overrides.get("las_url") is None \

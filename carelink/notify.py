@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import urllib.request
 from datetime import UTC, datetime
@@ -47,7 +46,7 @@ def progress_line(context: dict[str, Any], state: str) -> str:
 
 
 def _progress(context: dict[str, Any], state: str) -> None:
-    if os.environ.get("CARELINK_PROGRESS") != "1":
+    if not Settings.from_env().progress:
         return
     try:
         sys.stderr.write(progress_line(context, state) + "\n")

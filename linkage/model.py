@@ -210,9 +210,8 @@ def splink_input(records: pd.DataFrame) -> pd.DataFrame:
 
 # DuckDB may use this much memory before it spills to its temporary directory. Splink's
 # default in-memory connection may take 80% of the machine; a bound keeps `carelink link` at a
-# million records inside an 8 GB box (Python's own frames come on top of it). Override with
-# CARELINK_DUCKDB_MEMORY_LIMIT (DuckDB syntax, e.g. "12GB").
-DUCKDB_MEMORY_LIMIT = "4GB"
+# million records inside an 8 GB box (Python's own frames come on top of it). Set by
+# CARELINK_DUCKDB_MEMORY_LIMIT (DuckDB syntax, e.g. "12GB"; default 4GB, carelink.config).
 # The prediction rule pairing records that share an NHS number: such pairs link below the
 # threshold too (`linkage.clusters.linked_mask`), so they are fetched whatever they score.
 NHS_RULE = "l.nhs_number = r.nhs_number"
@@ -230,7 +229,9 @@ def duckdb_connection():
     import duckdb
 
     con = duckdb.connect(":memory:")
-    limit = os.environ.get("CARELINK_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT)
+    from carelink.config import Settings
+
+    limit = Settings.from_env().duckdb_memory_limit
     con.execute(f"SET memory_limit = '{limit}'")
     spill = Path(tempfile.gettempdir()) / f"carelink-duckdb-{os.getpid()}"
     con.execute(f"SET temp_directory = '{spill.as_posix()}'")
