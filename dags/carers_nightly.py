@@ -54,30 +54,21 @@ SOURCES = ("provider", "las", "gp")
 STAGED_ASSETS = {s: Asset(f"carelink://warehouse/staging/{s}") for s in SOURCES}
 WAREHOUSE_ASSET = Asset("carelink://warehouse/marts")
 
-# Unreachable sources are retried; everything else (bad data, bugs) fails at once.
-EXTRACT_RETRY_POLICY = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception="carelink.errors.SourceError",
-            action=RetryAction.RETRY,
-            reason="source unreachable; retrying with backoff",
-        )
-    ],
-    default=RetryAction.FAIL,
-)
 
-# Other tasks retry once on a dropped database connection; a bug or bad data fails at once
-# (retrying it would only repeat the answer and delay the alert).
-TRANSIENT_RETRY_POLICY = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception="sqlalchemy.exc.OperationalError",
-            action=RetryAction.RETRY,
-            reason="database connection problem; retrying",
-        )
-    ],
-    default=RetryAction.FAIL,
-)
+def _retry_only_on(exception: str, reason: str) -> ExceptionRetryPolicy:
+    """Retry this exception (a transient one); fail at once on anything else, since retrying
+    bad data or a bug would only repeat the answer and delay the alert."""
+    return ExceptionRetryPolicy(
+        rules=[RetryRule(exception=exception, action=RetryAction.RETRY, reason=reason)],
+        default=RetryAction.FAIL,
+    )
+
+
+# Unreachable sources are retried with backoff; other tasks retry on a dropped connection.
+EXTRACT_RETRY_POLICY = _retry_only_on("carelink.errors.SourceError",
+                                      "source unreachable; retrying with backoff")
+TRANSIENT_RETRY_POLICY = _retry_only_on("sqlalchemy.exc.OperationalError",
+                                        "database connection problem; retrying")
 
 default_args = {
     "owner": "carelink-data-engineering",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from expectations.runner import (
     ExpectationOutcome,
+    OutcomeChecks,
     add_derived,
     outcomes_frame,
     run_specs,
@@ -23,20 +24,12 @@ from expectations.suites import SuiteContext, suites_for_source
 
 
 @dataclass
-class GateResult:
+class GateResult(OutcomeChecks):
     source: str
     run_id: str
     extract_date: date
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     docs_path: Path | None = None
-
-    @property
-    def failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success]
-
-    @property
-    def critical_failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.failures if o.severity == "critical"]
 
     @property
     def blocked(self) -> bool:

@@ -17,7 +17,13 @@ import pandas as pd
 from carelink.identity import nhs_digits
 from expectations import staleness as st
 from expectations import star
-from expectations.runner import ExpectationOutcome, outcomes_frame, run_specs, write_docs
+from expectations.runner import (
+    ExpectationOutcome,
+    OutcomeChecks,
+    outcomes_frame,
+    run_specs,
+    write_docs,
+)
 from expectations.suites import Spec
 
 SOURCE = "cross_source"
@@ -28,7 +34,7 @@ CARING_TYPES = frozenset({"Informal carer", "Main informal carer"})
 
 
 @dataclass
-class NightChecks:
+class NightChecks(OutcomeChecks):
     run_id: str
     extract_date: date
     staleness: pd.DataFrame
@@ -40,14 +46,6 @@ class NightChecks:
     stale_share_threshold: float = 1.0
     outcomes: list[ExpectationOutcome] = field(default_factory=list)
     paths: dict[str, Path] = field(default_factory=dict)
-
-    @property
-    def failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.outcomes if not o.success]
-
-    @property
-    def critical_failures(self) -> list[ExpectationOutcome]:
-        return [o for o in self.failures if o.severity == "critical"]
 
     def results_frame(self) -> pd.DataFrame:
         return outcomes_frame(self.outcomes, run_id=self.run_id, run_date=self.extract_date,

@@ -44,6 +44,20 @@ class ExpectationOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class OutcomeChecks:
+    """What a set of expectation outcomes says, for results holding `outcomes`."""
+
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    @property
+    def critical_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.failures if o.severity == "critical"]
+
+
 def outcomes_frame(outcomes: list[ExpectationOutcome], *, run_id: str, run_date: date,
                    source: str) -> pd.DataFrame:
     """Rows for dq.validation_results."""

@@ -6,22 +6,11 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from carelink.identity import nhs_check_digit
 from sources import tables as t
+from tests.support.identifiers import valid_nhs as nhs  # noqa: F401 - the fixtures' name
 
 NIGHT = date(2026, 11, 24)
 MONTH = date(2026, 11, 1)
-
-
-def nhs(seed: int) -> str:
-    """A valid NHS number (Modulus 11) derived from `seed`."""
-    n = seed
-    while True:
-        first = f"{400000000 + n:09d}"
-        check = nhs_check_digit(first)
-        if check is not None:
-            return first + str(check)
-        n += 1
 
 
 def frame(table: t.StagedTable, rows: list[dict]) -> pd.DataFrame:

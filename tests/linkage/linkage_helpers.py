@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sources.tables import TABLES_BY_NAME
+from tests.support.identifiers import valid_nhs  # noqa: F401 - re-exported for the tests
 
 
 def staged_frame(name: str, rows: list[dict]) -> pd.DataFrame:
@@ -15,19 +16,6 @@ def staged_frame(name: str, rows: list[dict]) -> pd.DataFrame:
 
 def empty_staged() -> dict[str, pd.DataFrame]:
     return {name: staged_frame(name, []) for name in TABLES_BY_NAME}
-
-
-def valid_nhs(seed: int) -> str:
-    """A valid (Modulus 11) NHS number, distinct per seed."""
-    from carelink.identity import nhs_check_digit
-
-    n = seed
-    while True:
-        nine = f"{400000000 + n:09d}"
-        check = nhs_check_digit(nine)
-        if check is not None:
-            return nine + str(check)
-        n += 1000
 
 
 def fixed_settings() -> dict:
