@@ -17,7 +17,7 @@ import pandas as pd
 from carelink.identity import DateFormatError, clean_text, parse_date_flexible
 from linkage.clusters import cluster_records
 from linkage.model import fit, load_model, model_threshold
-from linkage.records import RECORD_COLUMNS, make_record
+from linkage.records import RECORD_COLUMNS, correct_swapped_names, make_record
 
 KNOWN_COLUMNS = ("record_id", "source", "nhs_number", "first_name", "last_name",
                  "date_of_birth", "sex", "postcode", "address")
@@ -134,7 +134,7 @@ def _records(ids: list[str], rows: list[dict]) -> pd.DataFrame:
         done = {v: make_record("", "csv", "person", **{**blank, kw: v}) for v in set(raw)}
         for out in outputs:
             frame[out] = [done[v][out] for v in raw]
-    return frame
+    return correct_swapped_names(frame)
 
 
 def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,

@@ -137,6 +137,50 @@ def correct_first_name_slips(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# A first name that tonight's records use as a surname SWAP_RATIO times as often as a given
+# name (and at least SWAP_MIN times), over a surname used as a given name that often, shows a
+# record keyed surname first.
+SWAP_RATIO = 20
+SWAP_MIN = 2
+
+
+def correct_swapped_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Put back forename and surname on records keyed the wrong way round (`QUANTRILL TINA`).
+
+    A swapped record shares nothing a blocking rule looks at with the same person keyed the
+    right way (a different first initial, no common first or last name), so the model never
+    sees the pair. Which way round is right is read from the batch itself: how often each
+    word appears as a first name and as a surname on the other records. Only a record whose
+    first name is plainly a surname (never a name the nickname table knows) and whose
+    surname is plainly a given name is turned round, so `OLUWASEUN JAMES` (a rare given
+    name, and a surname that is also a given name) and a small batch, where the counts
+    prove nothing, stay as typed. Returns the frame with the two names exchanged there.
+    """
+    first, last = frame["first_name"], frame["last_name"]
+    if first.isna().all() or last.isna().all():
+        return frame
+    as_first, as_last = first.value_counts(), last.value_counts()
+    known = known_first_names()
+    # counts on *other* records: this record adds one to its own first and last name
+    f_as_first = first.map(as_first).fillna(0) - 1
+    f_as_last = first.map(as_last).fillna(0)
+    l_as_first = last.map(as_first).fillna(0)
+    l_as_last = last.map(as_last).fillna(0) - 1
+    surname_first = ((f_as_last >= SWAP_MIN) & (f_as_last >= SWAP_RATIO * f_as_first)
+                     & ~first.isin(known))
+    given_last = ((last.isin(known) | (l_as_first >= SWAP_MIN))
+                  & (l_as_first >= SWAP_RATIO * l_as_last))
+    swap = (surname_first & given_last & first.str.len().ge(2) & last.str.len().ge(2)
+            & ~last.str.contains(" ", regex=False, na=True))
+    if not swap.any():
+        return frame
+    frame = frame.copy()
+    frame.loc[swap, ["first_name", "last_name"]] = frame.loc[
+        swap, ["last_name", "first_name"]].to_numpy()
+    frame.loc[swap, "first_name_alt"] = frame.loc[swap, "first_name"].map(canonical_first_name)
+    return frame
+
+
 def first_word(name: str | None) -> str | None:
     """First given name only: middle names are recorded inconsistently between sources."""
     if not name:
@@ -328,7 +372,7 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 first_is_parsed=True, postcode_guessed=True))
     frame = pd.DataFrame(out, columns=RECORD_COLUMNS)
     frame = frame.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
-    return correct_first_name_slips(frame)
+    return correct_first_name_slips(correct_swapped_names(frame))
 
 
 def gp_cared_for(row: dict) -> tuple[str | None, str | None, object, object] | None:

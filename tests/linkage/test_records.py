@@ -97,3 +97,34 @@ def test_sex_from_a_free_text_title_or_relationship() -> None:
     assert free_text_sex("John Smith (husband)") == "M"
     assert free_text_sex("SMITH, John") is None
     assert free_text_sex("Mr J Smith (wife)") is None  # contradicts itself: no evidence
+
+
+def test_a_record_keyed_surname_first_is_turned_round_when_the_batch_shows_it() -> None:
+    import pandas as pd
+
+    from linkage.records import correct_swapped_names
+
+    people = ([("TINA", "QUANTRILL"), ("JOHN", "QUANTRILL"), ("SUSAN", "SMITH")] * 3
+              + [("SUSAN", "JONES")] * 3 + [("OLUWASEUN", "JAMES"), ("JAMES", "TAYLOR"),
+                                           ("PETER", "TAYLOR"), ("MARY", "JAMES")]
+              + [("QUANTRILL", "TINA"), ("SMITH", "SUSAN"), ("TAYLOR", "JAMES")])
+    frame = pd.DataFrame(people, columns=["first_name", "last_name"])
+    frame["first_name_alt"] = [canonical_first_name(n) for n in frame["first_name"]]
+    out = correct_swapped_names(frame)
+    got = list(zip(out["first_name"], out["last_name"], strict=True))
+    assert got[-3:-1] == [("TINA", "QUANTRILL"), ("SUSAN", "SMITH")]
+    assert out["first_name_alt"].iloc[-2] == canonical_first_name("SUSAN")
+    # JAMES is a given name and a surname here: TAYLOR JAMES proves nothing either way
+    assert got[-1] == ("TAYLOR", "JAMES")
+    assert ("OLUWASEUN", "JAMES") in got  # a rare given name stays as typed
+    assert got[:-3] == people[:-3]
+
+
+def test_swapped_names_are_left_alone_in_a_batch_too_small_to_show_anything() -> None:
+    import pandas as pd
+
+    from linkage.records import correct_swapped_names
+
+    frame = pd.DataFrame({"first_name": ["SMITH", "SUSAN"], "last_name": ["SUSAN", "SMITH"],
+                          "first_name_alt": ["SMITH", "SUSAN"]})
+    assert correct_swapped_names(frame).equals(frame)
