@@ -189,6 +189,99 @@ def hard_negative_merges(frame: pd.DataFrame, hard_negatives: pd.DataFrame | Non
             "by_kind": {str(k): int(v) for k, v in by_kind.items()}}
 
 
+# --- what any linkage could find ------------------------------------------------------------
+
+
+def _slip_apart(a: str, b: str) -> bool:
+    """Dates of birth (ISO) equal, day and month transposed, or one digit apart."""
+    if a == b or sum(x != y for x, y in zip(a, b, strict=True)) <= 1:
+        return True
+    return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+def evidence_groups(records: pd.DataFrame, truth: pd.DataFrame,
+                    mentions: list[tuple[str, str]], forced: list[tuple[str, str]],
+                    declined_keys: set[str] | None = None) -> pd.DataFrame:
+    """Split each true person's records into the groups that evidence other than a name joins.
+
+    Two records of one person are joined when they share a valid NHS number, dates of birth
+    that agree or are one keying slip apart, a postcode or an address; when both are
+    mentioned as cared for by records of one true carer (the relationship context at its
+    best); or when LAS merged one into the other (`forced`). Records joined only through a
+    name fall in different groups. Pairs within a group are what a linkage could find
+    without linking on names alone: their share of all true pairs is a ceiling on recall for
+    any method held to high precision, and recall over them says how close a method comes.
+
+    Records on a declined provider file count as a person of their own here (the opt-out
+    lets them link only within the provider), so the forbidden pairs are not counted.
+
+    Returns source_record_key, person (the true person) and group ("person#n").
+    """
+    frame = records[["source_record_key", "nhs_number", "date_of_birth", "postcode",
+                     "address"]].merge(truth[["source_record_key", "person"]],
+                                       on="source_record_key")
+    declined = frame["source_record_key"].isin(set(declined_keys or ()))
+    frame.loc[declined, "person"] = frame.loc[declined, "person"] + "|declined"
+    keys = frame["source_record_key"].tolist()
+    index = {k: i for i, k in enumerate(keys)}
+    parent = list(range(len(keys)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for column in ("nhs_number", "postcode", "address"):
+        shared = frame[frame[column].notna()]
+        for members in shared.groupby(["person", column], sort=False).indices.values():
+            for i in members[1:]:
+                join(int(shared.index[members[0]]), int(shared.index[i]))
+    dated = frame[frame["date_of_birth"].notna()]
+    for members in dated.groupby("person", sort=False).indices.values():
+        rows = [(int(dated.index[i]), str(dated["date_of_birth"].iat[i])) for i in members]
+        for n, (i, a) in enumerate(rows):
+            for j, b in rows[n + 1:]:
+                if _slip_apart(a, b):
+                    join(i, j)
+    person_of = dict(zip(frame["source_record_key"], frame["person"], strict=True))
+    by_carer: dict[tuple[str, str], int] = {}
+    for carer, cared in mentions:
+        if carer in person_of and cared in person_of:
+            slot = (person_of[carer], person_of[cared])
+            if slot in by_carer:
+                join(by_carer[slot], index[cared])
+            else:
+                by_carer[slot] = index[cared]
+    for a, b in forced:
+        if a in index and b in index and person_of[a] == person_of[b]:
+            join(index[a], index[b])
+    out = frame[["source_record_key", "person"]].copy()
+    out["group"] = out["person"] + "#" + pd.Series([str(find(i)) for i in range(len(keys))],
+                                                   index=out.index)
+    return out
+
+
+def evidence_ceiling(predicted: pd.DataFrame, groups: pd.DataFrame) -> dict[str, float | int]:
+    """Recall against every true pair and against the pairs evidence beyond a name supports.
+
+    `groups` is `evidence_groups`'s output. `ceiling` is the share of true pairs that lie
+    within a group; `recall_supported` the share of those pairs `predicted` puts together.
+    """
+    frame = predicted[["source_record_key", "person_key"]].merge(groups, on="source_record_key")
+    true_pairs = int(_c2(frame.groupby("person").size()).sum())
+    supported = int(_c2(frame.groupby("group").size()).sum())
+    found = int(_c2(frame.groupby(["group", "person_key"]).size()).sum())
+    return {"true_pairs": true_pairs, "supported_pairs": supported,
+            "ceiling": round(supported / true_pairs, 6) if true_pairs else 1.0,
+            "recall_supported": round(found / supported, 6) if supported else 1.0}
+
+
 # --- the deterministic baseline ---------------------------------------------------------------
 
 
@@ -275,6 +368,8 @@ def evaluate_county(county_dir: Path, *, extract_date: date, work_dir: Path,
     meaningless outside this run; the approved model in `models_dir` is used when there is
     one, else a bootstrap model is trained there (as the nightly would).
     """
+    from linkage.clusters import las_merge_links
+    from linkage.context import caring_mentions
     from linkage.nightly import link_night
     from linkage.records import person_records
 
@@ -287,14 +382,19 @@ def evaluate_county(county_dir: Path, *, extract_date: date, work_dir: Path,
     linked = pd.read_parquet(outcome.files["records"])
     records = person_records(staged)
     inputs = truth_inputs(county_dir / "truth", records)
+    groups = evidence_groups(records, inputs["truth"], caring_mentions(records, staged),
+                             las_merge_links(staged), inputs["declined_keys"])
+    baseline = deterministic_baseline(records)
     return {
         "county": str(county_dir), "extract_date": extract_date.isoformat(),
         "records": len(records), "model_version": outcome.model_version,
         "threshold": outcome.threshold,
         "methods": {
             "carelink": evaluate_links(linked, **inputs),
-            "baseline": evaluate_links(deterministic_baseline(records), **inputs),
+            "baseline": evaluate_links(baseline, **inputs),
         },
+        "evidence": {"carelink": evidence_ceiling(linked, groups),
+                     "baseline": evidence_ceiling(baseline, groups)},
     }
 
 
@@ -319,4 +419,11 @@ def format_markdown(results: dict) -> str:
                      f"{f' ({kinds})' if kinds else ''} | {res['optout_pairs_linked']} | "
                      f"{cl['bcubed_precision']:.4f} | {cl['bcubed_recall']:.4f} | "
                      f"{cl['share_true_persons_in_one_cluster']:.4f} |")
+    if "evidence" in results:
+        lines += ["", "| method | true pairs | pairs evidence beyond a name supports | "
+                  "ceiling on recall | recall over supported pairs |",
+                  "| --- | --- | --- | --- | --- |"]
+        for method, ev in results["evidence"].items():
+            lines.append(f"| {method} | {ev['true_pairs']:,} | {ev['supported_pairs']:,} | "
+                         f"{ev['ceiling']:.4f} | {ev['recall_supported']:.4f} |")
     return "\n".join(lines) + "\n"
