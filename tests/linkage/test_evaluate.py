@@ -112,9 +112,10 @@ def test_counts_match_brute_force_pairs() -> None:
     assert res["optout_pairs_linked"] == sum(forbidden(p) for p in pred)
 
 
-def _record(key: str, first: str, last: str, dob: str | None, nhs: str | None) -> dict:
+def _record(key: str, first: str, last: str, dob: str | None, nhs: str | None,
+            postcode: str = "NR1 1AA") -> dict:
     return make_record(key, key.split(":")[0], "carer", first=first, last=last, dob=dob,
-                       nhs=nhs, postcode="NR1 1AA")
+                       nhs=nhs, postcode=postcode)
 
 
 def test_baseline_links_nhs_and_exact_name_dob_only() -> None:
@@ -143,3 +144,40 @@ def test_format_markdown_has_every_method_and_scope() -> None:
     text = format_markdown({"methods": {"carelink": res, "baseline": res}})
     assert "| carelink | across-source |" in text and "| baseline | cared-for |" in text
     assert "hard-negative pairs merged" in text
+
+
+def test_evidence_groups_split_a_person_where_only_a_name_joins_their_records() -> None:
+    from linkage.evaluate import evidence_ceiling, evidence_groups
+
+    records = pd.DataFrame([
+        # person A: las and provider share a slipped date of birth, gp shares A's NHS number
+        _record("las:1", "Joan", "Smith", "1940-03-05", valid_nhs(1)),
+        _record("provider:cared_for:1", "Joan", "Smith", "1940-05-03", None),
+        _record("gp:X:9", "Joan", "Smith", None, valid_nhs(1)),
+        # ... and a GP mention by name alone, at another postcode: nothing but the name
+        _record("gp:X:5:cared_for:1", "J", "Smith", None, None, postcode="NR9 9ZZ"),
+        # person B: two mentions by one true carer (C) are one person by the context
+        _record("provider:cared_for:2", "Bob", "Jones", None, None, postcode="NR2 2BB"),
+        _record("gp:X:7:cared_for:1", "Robert", "Jones", None, None, postcode="NR3 3CC"),
+        _record("provider:carer:3", "Cath", "Jones", "1950-01-01", None),
+        _record("gp:X:7", "Cath", "Jones", "1950-01-01", None),
+        # person D: on a declined file, so its pair with LAS is not a true pair at all
+        _record("provider:carer:4", "Dan", "Hill", "1960-01-01", None),
+        _record("las:4", "Dan", "Hill", "1960-01-01", None),
+    ], columns=RECORD_COLUMNS)
+    truth = pd.DataFrame({"source_record_key": records["source_record_key"],
+                          "person": ["A", "A", "A", "A", "B", "B", "C", "C", "D", "D"]})
+    mentions = [("provider:carer:3", "provider:cared_for:2"), ("gp:X:7", "gp:X:7:cared_for:1")]
+    groups = evidence_groups(records, truth, mentions, [], {"provider:carer:4"})
+    group = dict(zip(groups["source_record_key"], groups["group"], strict=True))
+    assert group["las:1"] == group["provider:cared_for:1"] == group["gp:X:9"]
+    assert group["gp:X:5:cared_for:1"] != group["las:1"]
+    assert group["provider:cared_for:2"] == group["gp:X:7:cared_for:1"]
+    assert group["provider:carer:4"] != group["las:4"]
+    # a linkage that found every supported pair but not the name-only one
+    predicted = pd.DataFrame({"source_record_key": records["source_record_key"],
+                              "person_key": ["a", "a", "a", "x", "b", "b", "c", "c", "d", "e"]})
+    res = evidence_ceiling(predicted, groups)
+    # true pairs: A 6, B 1, C 1 (D's pair is forbidden); supported: A 3, B 1, C 1
+    assert (res["true_pairs"], res["supported_pairs"]) == (8, 5)
+    assert res["ceiling"] == pytest.approx(5 / 8) and res["recall_supported"] == 1.0
