@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from carelink.identity import DateFormatError, clean_text, parse_date_flexible
-from linkage.clusters import cluster_records
+from linkage.clusters import cluster_records, predict_pairs
 from linkage.model import fit, load_model, model_threshold
 from linkage.records import RECORD_COLUMNS, correct_swapped_names, make_record
 
@@ -24,6 +24,7 @@ KNOWN_COLUMNS = ("record_id", "source", "nhs_number", "first_name", "last_name",
 
 
 _BAD_DATE = object()  # a date_of_birth that is neither YYYY-MM-DD nor DD/MM/YYYY
+_EXTRA = "\x00extra"  # where csv.DictReader puts a row's values beyond the header's
 # make_record keyword -> (input column, the record columns it alone determines)
 _FIELDS = {
     "first": ("first_name", ("first_name", "first_name_alt")),
@@ -61,8 +62,14 @@ class LinkSummary:
         return out
 
 
-def _read(path: Path, summary: LinkSummary) -> list[dict]:
-    """Rows of one input with their line numbers; raises LinkInputError for the whole file."""
+def _read(path: Path, summary: LinkSummary,
+          seen: dict[tuple[str, str], str] | None = None) -> list[dict]:
+    """Rows of one input with their line numbers; raises LinkInputError for the whole file.
+
+    `seen` maps (source, record_id) to where it was first read, across every input: two
+    files of one name in different folders share a default source, and their rows must not
+    come out as the same output key.
+    """
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError as exc:
@@ -71,7 +78,7 @@ def _read(path: Path, summary: LinkSummary) -> list[dict]:
         raise LinkInputError(f"{path}: not UTF-8 text") from exc
     except OSError as exc:
         raise LinkInputError(f"{path}: cannot be read ({exc.strerror})") from exc
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text), restkey=_EXTRA)
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
@@ -81,22 +88,46 @@ def _read(path: Path, summary: LinkSummary) -> list[dict]:
     if "record_id" not in header:
         raise LinkInputError(f"{path}: no record_id column (header: {', '.join(header)})")
     reader.fieldnames = header
-    rows, seen = [], set()
+    seen = {} if seen is None else seen
+    rows: list[dict] = []
+    ids_here: set[str] = set()
     dates: dict[str | None, object] = {}  # each distinct date text parsed once
     default_source = path.stem
+    problems = summary.problems
+    last_line = 1
     try:
         for row in reader:
-            line = reader.line_num
-            record_id = clean_text(row.get("record_id"))
-            if record_id is None:
-                summary.problems.append(f"{path.name} line {line}: empty record_id; left out")
+            first_line, line = last_line + 1, reader.line_num
+            last_line = line
+            multiline = line > first_line and any(isinstance(v, str) and "\n" in v
+                                                  for v in row.values())
+            where = f"{path} lines {first_line}-{line}" if multiline else f"{path} line {line}"
+            raw_id = row.get("record_id")
+            # the id is the caller's key: kept exactly as written, bar surrounding spaces
+            record_id = raw_id.strip() if isinstance(raw_id, str) else ""
+            if not record_id:
+                problems.append(f"{where}: empty record_id; left out")
                 continue
+            if record_id in ids_here:
+                problems.append(f"{where}: record_id {record_id!r} repeats an earlier row "
+                                "of this file; left out")
+                continue
+            ids_here.add(record_id)
             source = clean_text(row.get("source")) or default_source
             if (source, record_id) in seen:
-                summary.problems.append(
-                    f"{path.name} line {line}: duplicate record_id; left out")
+                problems.append(f"{where}: source {source!r} record_id {record_id!r} was "
+                                f"already read from {seen[(source, record_id)]}; left out")
                 continue
-            seen.add((source, record_id))
+            seen[(source, record_id)] = where
+            if row.get(_EXTRA):
+                problems.append(f"{where}: {len(header) + len(row[_EXTRA])} fields where "
+                                f"the header has {len(header)}; the extra values ignored")
+            elif any(v is None for v in row.values()):
+                problems.append(f"{where}: fewer fields than the header's {len(header)}; "
+                                "the missing ones used as not recorded")
+            if multiline:
+                problems.append(f"{where}: a quoted field runs over several lines (an "
+                                "unclosed quote?); used as read")
             raw_dob = row.get("date_of_birth")
             if raw_dob not in dates:
                 try:
@@ -107,10 +138,11 @@ def _read(path: Path, summary: LinkSummary) -> list[dict]:
             dob = dates[raw_dob]
             if dob is _BAD_DATE:
                 dob = None
-                summary.problems.append(
-                    f"{path.name} line {line}: date_of_birth not YYYY-MM-DD or DD/MM/YYYY; "
-                    "used as not recorded")
-            row.update(record_id=record_id, source=source, date_of_birth=dob, _line=line)
+                problems.append(f"{where}: date_of_birth not YYYY-MM-DD or DD/MM/YYYY; "
+                                "used as not recorded")
+            sex = (row.get("sex") or "").strip().upper()
+            row.update(record_id=record_id, source=source, date_of_birth=dob,
+                       sex=sex if sex in ("F", "M") else None, _line=line)
             rows.append(row)  # DictReader makes a new dict per row: no copy needed
     except csv.Error as exc:
         raise LinkInputError(f"{path}: not a readable CSV ({exc})") from exc
@@ -137,23 +169,53 @@ def _records(ids: list[str], rows: list[dict]) -> pd.DataFrame:
     return correct_swapped_names(frame)
 
 
+def _check_writable(path: Path | None) -> None:
+    """Fail before the work, not after it, when an output cannot be written."""
+    if path is None:
+        return
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise LinkInputError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
+
+
+def _load_usable_model(path: Path) -> tuple[dict, dict]:
+    """A saved model's settings and metadata, or LinkInputError naming what is wrong."""
+    try:
+        settings, meta = load_model(path)
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        raise LinkInputError(f"{path}: not a readable model file ({exc})") from exc
+    comparisons = settings.get("comparisons") if isinstance(settings, dict) else None
+    if not comparisons or not isinstance(comparisons, list) or not all(
+            isinstance(c, dict) and c.get("comparison_levels") for c in comparisons):
+        raise LinkInputError(f"{path}: not a linkage model (no comparisons with levels)")
+    try:
+        model_threshold(meta)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise LinkInputError(f"{path}: the model's threshold is not a number") from exc
+    return settings, meta
+
+
 def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
                    model: Path | None = None) -> LinkSummary:
     """Link the inputs and write CLUSTERS.csv (and PAIRS.csv when asked)."""
     summary = LinkSummary(files=len(inputs))
     rows: list[dict] = []
+    seen: dict[tuple[str, str], str] = {}
     for path in inputs:
-        rows.extend(_read(Path(path), summary))
+        rows.extend(_read(Path(path), summary, seen))
     ids = [f"r{n}" for n in range(len(rows))]
     records = _records(ids, rows)
     written = pd.DataFrame({"source": [r["source"] for r in rows],
                             "record_id": [r["record_id"] for r in rows]}, index=ids)
     del rows  # a million raw rows are gigabytes, and only these two columns are needed again
+    for target in (out, pairs):
+        _check_writable(target)
     if model is not None:
-        try:
-            settings, meta = load_model(Path(model))
-        except (OSError, ValueError) as exc:
-            raise LinkInputError(f"{model}: not a readable model file ({exc})") from exc
+        settings, meta = _load_usable_model(Path(model))
         summary.model = Path(model).name
     else:
         settings, meta = (fit(records) if len(records) >= 2 else {}), {}
@@ -161,29 +223,39 @@ def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
     threshold = model_threshold(meta)
     summary.threshold = threshold
     cluster = pd.Series(ids, index=ids, dtype=object)
-    linked = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability",
-                                   "match_weight"])
+    above = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability",
+                                  "match_weight"])
     if len(records) >= 2:
-        result = cluster_records(records, settings, threshold, forced=[], cannot={})
+        try:
+            _, _, scored, n_scored = predict_pairs(records, settings, threshold)
+        except Exception as exc:
+            if model is None:
+                raise
+            raise LinkInputError(f"{model}: the model cannot score these records "
+                                 f"({type(exc).__name__}: {exc})") from exc
+        result = cluster_records(records, settings, threshold, forced=[], cannot={},
+                                 scored=(scored, n_scored))
         found = result.clusters.set_index("source_record_key")["cluster_id"]
         cluster = found.reindex(ids).fillna(cluster)
-        linked = result.pairs if len(result.pairs) else linked
+        summary.pairs_linked = len(result.pairs)
+        # The contract's pairs are the model's: every scored pair at or above the threshold.
+        # Clustering then applies the guards (a first-name veto, dates of birth years apart,
+        # a record between two people), so a pair here may end in two persons; and a shared
+        # valid NHS number links below the threshold without being listed.
+        above = scored[scored["match_probability"] >= threshold]
     # persons numbered in input order of their first record
     codes, persons = pd.factorize(cluster)
     written["person_id"] = [f"P{c + 1:06d}" for c in codes]
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
     written.to_csv(out, index=False)
     summary.records, summary.persons = len(written), len(persons)
-    summary.pairs_linked = len(linked)
     if pairs is not None:
-        left = written.loc[linked["unique_id_l"]]
-        right = written.loc[linked["unique_id_r"]]
-        Path(pairs).parent.mkdir(parents=True, exist_ok=True)
+        left = written.loc[above["unique_id_l"]]
+        right = written.loc[above["unique_id_r"]]
         pd.DataFrame({"source_l": left["source"].to_numpy(),
                       "record_id_l": left["record_id"].to_numpy(),
                       "source_r": right["source"].to_numpy(),
                       "record_id_r": right["record_id"].to_numpy(),
-                      "match_probability": linked["match_probability"].to_numpy(),
-                      "match_weight": linked["match_weight"].to_numpy()}).to_csv(pairs,
-                                                                                 index=False)
+                      "match_probability": above["match_probability"].to_numpy(),
+                      "match_weight": above["match_weight"].to_numpy()}).to_csv(pairs,
+                                                                                index=False)
     return summary

@@ -352,6 +352,14 @@ def _fit(records: pd.DataFrame, seed: int) -> dict:
         training.estimate_probability_two_random_records_match(DETERMINISTIC_RULES, recall=0.8)
     except Exception as exc:  # noqa: BLE001 - tiny inputs: keep the prior
         log.info("prior match probability kept at default (%s)", type(exc).__name__)
+    # No pair agreeing on the deterministic rules gives an estimate of 0, and a prior of 0
+    # makes every match weight -infinity (Splink then fails on log2(0)). Data with no
+    # duplicate a strict rule can see still may hold some: assume one matching pair.
+    pairs = len(records) * (len(records) - 1) / 2
+    floor = 1 / pairs if pairs else 1.0
+    prior = linker._settings_obj._probability_two_random_records_match  # Splink's own setter
+    if not prior or prior < floor:
+        linker._settings_obj._probability_two_random_records_match = min(floor, 0.5)
     training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     for rule in EM_BLOCKING:
         try:

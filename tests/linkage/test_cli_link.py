@@ -130,3 +130,76 @@ def test_pairs_filtered_in_duckdb_are_the_pairs_linked_mask_keeps(inputs: list[P
 
 def _keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted(zip(frame["unique_id_l"], frame["unique_id_r"], strict=True))
+
+
+def test_an_input_with_no_duplicates_links_nobody_and_does_not_fail(tmp_path: Path) -> None:
+    # Nothing agrees on a strict rule, so the estimated prior would be 0 (Splink: log2(0)).
+    rows = [f"{i},{first},{last},{dob},{pc}" for i, (first, last, dob, pc, _, _)
+            in enumerate(PEOPLE)]
+    one = _write(tmp_path / "distinct.csv", "record_id,first_name,last_name,date_of_birth,"
+                 "postcode", rows)
+    only_ids = _write(tmp_path / "ids.csv", "record_id", [str(i) for i in range(20)])
+    for path in (one, only_ids):
+        out = tmp_path / f"{path.stem}-out.csv"
+        summary = link_csv_files([path], out, pairs=None, model=None)
+        clusters = pd.read_csv(out, dtype=str)
+        assert clusters.person_id.nunique() == len(clusters) == summary.records
+
+
+def test_keys_are_kept_as_written_and_never_collide(tmp_path: Path) -> None:
+    header = "record_id,first_name,last_name"
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").mkdir()
+    a = _write(tmp_path / "d1" / "same.csv", header, ["NA,Ann,Lee", "A  1,Bob,Ray",
+                                                      "A 1,Cy,Day", "x,Di,Fox", "x,Ed,Kay"])
+    b = _write(tmp_path / "d2" / "same.csv", header, ["x,Flo,Gee", "y,Gus,Hay"])
+    out = tmp_path / "out.csv"
+    summary = link_csv_files([a, b], out, pairs=None, model=None)
+    clusters = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(clusters.record_id) == ["NA", "A  1", "A 1", "x", "y"]
+    assert not clusters.duplicated(["source", "record_id"]).any()
+    assert any(f"{a} line 6" in p and "repeats" in p for p in summary.problems)
+    assert any(f"{b} line 2" in p and f"{a} line 5" in p for p in summary.problems)
+
+
+def test_malformed_rows_are_reported_not_silently_absorbed(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("record_id,first_name,last_name,address,sex\n"
+                    "1,Ann,Lee,1 High Street,female\n"
+                    '2,Bob,Ray,"Flat 2, 5 Mill Road,M\n'
+                    "3,Cy,Day,3 Park Lane,M\n"
+                    '4,Di,Fox,"4 Oak Avenue",F\n'
+                    "5,Ed,Kay,5 Elm Close,M,surplus\n"
+                    "6,Flo\n", encoding="utf-8")
+    summary = link_csv_files([path], tmp_path / "out.csv", pairs=None, model=None)
+    text = "\n".join(summary.problems)
+    assert f"{path} lines 3-5: a quoted field runs over several lines" in text
+    assert f"{path} line 6: 6 fields where the header has 5" in text
+    assert f"{path} line 7: fewer fields" in text
+    from linkage.cli_link import LinkSummary, _read
+
+    sexes = {r["record_id"]: r["sex"] for r in _read(path, LinkSummary())}
+    assert sexes["1"] is None and sexes["5"] == "M"  # the contract: F, M or unknown
+
+
+def test_pairs_are_every_scored_pair_at_or_above_the_threshold(inputs: list[Path],
+                                                               tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.csv"
+    summary = link_csv_files(inputs, tmp_path / "out.csv", pairs=pairs, model=None)
+    written = pd.read_csv(pairs)
+    assert len(written) and (written["match_probability"] >= summary.threshold).all()
+
+
+def test_an_unusable_model_or_output_stops_before_any_work(inputs: list[Path],
+                                                           tmp_path: Path) -> None:
+    for i, text in enumerate(["[]", "{}", '{"comparisons": []}',
+                              '{"comparisons": [{"comparison_levels": [{}]}], '
+                              '"carelink": {"threshold": "high"}}']):
+        model = tmp_path / f"model{i}.json"
+        model.write_text(text, encoding="utf-8")
+        with pytest.raises(LinkInputError, match=f"model{i}.json"):
+            link_csv_files(inputs, tmp_path / "out.csv", pairs=None, model=model)
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    with pytest.raises(LinkInputError, match="cannot be written"):
+        link_csv_files(inputs, blocked / "out.csv", pairs=None, model=None)
