@@ -37,6 +37,7 @@ class NightResult:
     task_states: dict[str, str]
     summary: dict = field(default_factory=dict)
     seconds: float = 0.0
+    failure_reasons: dict[str, str] = field(default_factory=dict)  # task id → reason
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -119,8 +120,11 @@ def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
 
     The one place carelink drives Airflow, so the nightly and training DAGs run exactly as
     the scheduler would run them (same task code, retries, trigger rules)."""
+    from carelink.notify import forget_failures
+
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
+    forget_failures()
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -138,7 +142,11 @@ def run_night(settings: Settings, extract_date: date) -> NightResult:
     started = time.monotonic()
     run_id, states = run_dag(settings, DAG_ID, logical_date_for(extract_date),
                              {"extract_date": extract_date.isoformat()})
-    result = NightResult(extract_date, run_id, states, seconds=time.monotonic() - started)
+    from carelink.notify import failure_reasons
+
+    result = NightResult(extract_date, run_id, states, seconds=time.monotonic() - started,
+                         failure_reasons={t: r for t, r in failure_reasons().items()
+                                          if states.get(t) in FAILED_STATES})
     from carelink.summary import collect_night_summary
 
     result.summary = collect_night_summary(settings, extract_date, run_id)

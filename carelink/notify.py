@@ -32,6 +32,34 @@ def alert_payload(context: dict[str, Any]) -> dict[str, str]:
     }
 
 
+# Why each task of this process's DAG runs failed (task id → "Type: first line"), for the
+# summary `carelink run` prints at the end; runs under a scheduler keep it in the task log.
+_FAILURES: dict[str, str] = {}
+
+
+def failure_reason(exc: BaseException | None) -> str:
+    """`SourceError: LAS database sqlite:///…: view person lacks column(s) ethnicity`.
+
+    carelink's exceptions are written to name the file, row and reason and never a value
+    from a record, so their first line is safe to print; it is cut at 300 characters.
+    """
+    if exc is None:
+        return ""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def failure_reasons() -> dict[str, str]:
+    """Task id → reason for every task that failed since `forget_failures`."""
+    return dict(_FAILURES)
+
+
+def forget_failures() -> None:
+    """Called before each DAG run, so a run reports only its own failures."""
+    _FAILURES.clear()
+
+
 def progress_line(context: dict[str, Any], state: str) -> str:
     """`  extract_provider            success    3.2 s` (plus the error type on failure)."""
     ti = context.get("task_instance") or context.get("ti")
@@ -41,7 +69,7 @@ def progress_line(context: dict[str, Any], state: str) -> str:
     if isinstance(started, datetime):
         took = f"{(datetime.now(UTC) - started).total_seconds():7.1f} s"
     exc = context.get("exception")
-    why = f"  ({type(exc).__name__})" if exc is not None and state != "success" else ""
+    why = f"  ({failure_reason(exc)})" if exc is not None and state != "success" else ""
     return f"  {task_id:<28} {state:<10}{took}{why}"
 
 
@@ -70,6 +98,12 @@ def on_task_retry(context: dict[str, Any]) -> None:
 def on_task_failure(context: dict[str, Any]) -> None:
     """Airflow on_failure_callback. Never raises: a broken alert must not hide the failure."""
     _progress(context, "failed")
+    try:
+        ti = context.get("task_instance") or context.get("ti")
+        if context.get("exception") is not None:
+            _FAILURES[str(getattr(ti, "task_id", "?"))] = failure_reason(context["exception"])
+    except Exception:  # noqa: BLE001 - bookkeeping must never fail a task
+        pass
     url = Settings.from_env().alert_webhook
     if not url:
         return

@@ -81,7 +81,8 @@ def night_summary_lines(result: NightResult) -> list[str]:
         row = by_source.get(source)
         if row is None:
             state = result.task_states.get(f"extract_{source}", "not run")
-            out.append(f"  {source:8} {state}")
+            reason = result.failure_reasons.get(f"extract_{source}")
+            out.append(f"  {source:8} {state}" + (f"  — {reason}" if reason else ""))
             continue
         out.append(
             f"  {source:8} {row['status']:8} staged {row['rows_staged'] or 0:>7}"
@@ -105,6 +106,11 @@ def night_summary_lines(result: NightResult) -> list[str]:
                + (f" ({', '.join(flagged)})" if flagged else ""))
     if result.failed_tasks:
         out.append(f"  FAILED tasks: {', '.join(result.failed_tasks)}")
+        shown = {f"extract_{source}" for source in ("provider", "las", "gp")
+                 if source not in by_source}
+        for task, reason in sorted(result.failure_reasons.items()):
+            if task not in shown:
+                out.append(f"    {task}: {reason}")
     for name, path in s.get("reports", {}).items():
         out.append(f"  {name}: {path}")
     out.append("  exit status " + str(result.exit_code))

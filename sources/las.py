@@ -8,8 +8,9 @@ night sees the database as it stood that night, as far as the timestamps allow.
 
 Rows are mapped to the staged tables in `sources.tables` (`LAS_VIEWS`). A row that cannot be
 trusted (no key, a duplicate key, a value that does not parse) is quarantined, not guessed at;
-an unreachable database or a missing view/column raises `SourceError` so that the task retries
-and nothing partial is staged.
+an unreachable database raises `SourceError` so that the task retries, and a view or column
+the specification names but the database lacks raises `ExtractRejected` (a schema change:
+retrying cannot help); either way nothing partial is staged.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from carelink import codelists
-from carelink.errors import SourceError
+from carelink.errors import ExtractRejected, SourceError
 from carelink.identity import (
     DateFormatError,
     clean_text,
@@ -113,6 +114,7 @@ def extract(
     lower = since - OVERLAP if since is not None else None
     upper = datetime.combine(extract_date + timedelta(days=1), datetime.min.time())
     where = mask_url(las_url)
+    _check_sqlite_file(las_url, where)
     try:
         engine = sa.create_engine(las_url)
     except Exception as exc:  # bad URL or missing driver: nothing can be read
@@ -129,9 +131,7 @@ def extract(
     except SourceError:
         raise
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DBAPIError) as exc:
-        raise SourceError(
-            f"LAS database {where} unreachable: {type(exc.orig).__name__ if exc.orig else exc}"
-        ) from exc
+        raise SourceError(f"LAS database {where} unreachable: {_db_reason(exc)}") from exc
     finally:
         engine.dispose()
 
@@ -203,10 +203,12 @@ def _read_view(
         if _is_connection_error(exc):
             raise
         conn.rollback()
-        raise SourceError(f"LAS database {where}: view {view} not readable (missing?)") from exc
+        raise ExtractRejected(SOURCE, f"LAS database {where}: view {view} not readable "
+                              f"({_db_reason(exc)})") from exc
     missing = [c for c in _VIEW_COLUMNS[view] if c not in present]
     if missing:
-        raise SourceError(f"LAS database {where}: view {view} lacks column(s) {', '.join(missing)}")
+        raise ExtractRejected(SOURCE, f"LAS database {where}: view {view} lacks column(s) "
+                              f"{', '.join(missing)}")
 
     cols = ", ".join(prep.quote(c) for c in _VIEW_COLUMNS[view])
     wcol = _window_expr(conn, prep.quote(_WINDOW_COLUMN[view]))
@@ -219,6 +221,30 @@ def _read_view(
     sql = f"SELECT {cols} FROM {qview} WHERE {' AND '.join(conditions)} ORDER BY {key}"
     result = conn.execute(sa.text(sql), params)
     return [dict(m) for m in result.mappings()]
+
+
+def _check_sqlite_file(las_url: str, where: str) -> None:
+    """A SQLite URL naming a file that is not there: say so, and do not let the driver create
+    an empty database in its place (which would then read as "view missing")."""
+    try:
+        url = sa.engine.make_url(las_url)
+    except sa_exc.ArgumentError:
+        return  # create_engine reports a bad URL
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or database in ("", ":memory:") \
+            or database.startswith("file:"):
+        return
+    if not Path(database).is_file():
+        raise SourceError(f"LAS database {where}: file not found")
+
+
+def _db_reason(exc: sa_exc.DBAPIError) -> str:
+    """The driver's own first line (`database disk image is malformed`), which names the
+    problem and not the credentials; its type alone when it has no text."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    text = lines[0] if lines else ""
+    return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__
 
 
 def _is_connection_error(exc: sa_exc.DBAPIError) -> bool:

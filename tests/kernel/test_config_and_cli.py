@@ -107,3 +107,12 @@ def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
     assert err[0].split() == ["stage_gp", "success", "3.0", "s"]
     assert err[1].split()[:2] == ["stage_gp", "failed"] and "(ValueError)" in err[1]
     assert "bad date" not in err[1]  # the type only: the task log has the text
+
+
+def test_a_failure_reason_is_the_exception_type_and_first_line_only() -> None:
+    from carelink.notify import failure_reason
+
+    exc = ValueError("las: view person lacks column(s) ethnicity\nTraceback detail")
+    assert failure_reason(exc) == "ValueError: las: view person lacks column(s) ethnicity"
+    assert len(failure_reason(RuntimeError("x" * 1000))) == 300
+    assert failure_reason(None) == ""

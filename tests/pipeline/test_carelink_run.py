@@ -161,6 +161,34 @@ def test_a_blocked_source_skips_only_its_branch(world) -> None:
     assert (world.reports_dir / night.isoformat() / "nightly.html").exists()
 
 
+def test_a_las_schema_change_fails_at_once_and_says_why(world, tmp_path) -> None:
+    """A view the specification names has lost a column: not worth a quarter of an hour of
+    retries. The run fails at once, the summary names the source, view and column, and GP
+    still loads."""
+    import shutil
+    import sqlite3
+
+    night = date(2026, 11, 25)
+    las_db = Path(world.las_url.removeprefix("sqlite:///"))
+    changed = tmp_path / "las_reporting.db"
+    shutil.copy(las_db, changed)
+    with sqlite3.connect(changed) as conn:
+        conn.execute("ALTER TABLE person DROP COLUMN ethnicity")
+    env = {**os.environ, **world.as_environment()}
+    proc = subprocess.run(
+        [str(CARELINK), "run", "--landing", str(world.landing_dir), "--date", night.isoformat(),
+         "--las-url", f"sqlite:///{changed}"], capture_output=True, text=True, env=env,
+        timeout=600)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output[-3000:]
+    las_line = next(line for line in proc.stdout.splitlines() if line.startswith("  las "))
+    assert "failed" in las_line and "view person lacks column(s) ethnicity" in las_line
+    assert "retrying" not in output
+    gp = _rows(world, "select status from meta.run_ledger where source = 'gp' and "
+               f"extract_date = '{night.isoformat()}'")
+    assert gp == ["extracted"]
+
+
 def _rows(settings: Settings, sql: str) -> list[str]:
     """Read and let go: the night runs in another process and DuckDB allows one writer."""
     engine = warehouse.make_engine(settings.warehouse_url)

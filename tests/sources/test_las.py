@@ -197,16 +197,33 @@ def test_password_is_masked_in_the_error():
     assert "127.0.0.1" in str(info.value)
 
 
-def test_missing_view_or_column_names_it(las_db):
+def test_missing_view_or_column_names_it_and_is_not_retried(las_db):
+    # A schema change is not a lost connection: retrying for a quarter of an hour cannot help.
+    from carelink.errors import ExtractRejected
+
     url, conn = las_db
     conn.execute("DROP TABLE person_merge")
     conn.commit()
-    with pytest.raises(SourceError, match="person_merge"):
+    with pytest.raises(ExtractRejected, match="person_merge"):
         las.extract(url, NIGHT)
     conn.execute("CREATE TABLE person_merge (old_person_id INTEGER, merged_at TIMESTAMP)")
     conn.commit()
-    with pytest.raises(SourceError, match="new_person_id"):
+    with pytest.raises(ExtractRejected, match="new_person_id"):
         las.extract(url, NIGHT)
+
+
+def test_a_missing_sqlite_file_is_reported_and_not_created(tmp_path):
+    path = tmp_path / "las_reporting.db"
+    with pytest.raises(SourceError, match="file not found"):
+        las.extract(f"sqlite:///{path}", NIGHT)
+    assert not path.exists()
+
+
+def test_a_corrupt_database_says_what_the_driver_says(tmp_path):
+    path = tmp_path / "las_reporting.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    with pytest.raises(SourceError, match="unreachable: DatabaseError: .+"):
+        las.extract(f"sqlite:///{path}", NIGHT)
 
 
 @pytest.mark.postgres
