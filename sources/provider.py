@@ -131,9 +131,12 @@ def extract(
     files: list[FileAccount] = []
     quarantine: list[QuarantinedRow] = []
     q_folder = _quarantine_folder(landing_dir, folder_date)
+    staged_files = {name: _stage_file(name, spec, *parsed[name], folder_date)
+                    for name, spec in PROVIDER_FILES.items()}
+    _hold_back_orphans(staged_files)
     for file_name, spec in PROVIDER_FILES.items():
         header, records = parsed[file_name]
-        df, bad = _stage_file(file_name, spec, header, records, folder_date)
+        df, bad = staged_files[file_name]
         tables[spec.name] = df
         files.append(FileAccount(file_name, rows_read=len(records), rows_staged=len(df),
                                  rows_quarantined=len(bad)))
@@ -363,6 +366,32 @@ def _write_quarantined_rows(
 
 
 # --- staging one file ------------------------------------------------------------------------
+
+
+def _hold_back_orphans(
+    staged_files: dict[str, tuple[pd.DataFrame, list[tuple[int, str]]]],
+) -> None:
+    """Quarantine rows whose carer file is not staged (its row was quarantined, or is not in
+    the snapshot at all), in place.
+
+    Such a row belongs to nobody the warehouse knows: staged, it would silently fall out of
+    every mart that joins on the carer. Held back, it is counted and explained like any
+    other quarantined row, and loads the night its carer's row is corrected.
+    """
+    carers_file = next(n for n, spec in PROVIDER_FILES.items() if spec.name == "provider_carer")
+    carers = set(staged_files[carers_file][0]["carer_ref"].dropna())
+    for name, (frame, bad) in staged_files.items():
+        if name == carers_file or "carer_ref" not in frame.columns or frame.empty:
+            continue
+        orphan = ~frame["carer_ref"].isin(carers)
+        if not orphan.any():
+            continue
+        rows = [int(r) for r in frame.loc[orphan, "source_row"]]
+        bad.extend((r, f"its carer (carer_ref {ref}) is not staged: the carer's row is "
+                       f"quarantined or missing from {carers_file}")
+                   for r, ref in zip(rows, frame.loc[orphan, "carer_ref"], strict=True))
+        bad.sort()
+        staged_files[name] = (frame.loc[~orphan].reset_index(drop=True), bad)
 
 
 def _stage_file(

@@ -232,12 +232,18 @@ def test_bad_date_row_quarantined_with_row_number(tmp_path: Path) -> None:
 
     assert result.status == "extracted"
     assert list(result.tables["provider_carer"]["carer_ref"]) == ["CR000001"]
-    [bad] = result.quarantine
+    bad, *orphans = result.quarantine
     assert (bad.file, bad.row_number) == ("carers.csv", 2)
     assert bad.reason == "bad date in date_of_birth: '31/02/1970'"
     assert "Anne" not in bad.reason and "Smith" not in bad.reason
     account = next(f for f in result.files if f.file == "carers.csv")
     assert (account.rows_read, account.rows_staged, account.rows_quarantined) == (2, 1, 1)
+    # the rows hanging off that carer's file are held back too, never silently orphaned
+    assert orphans and all(o.reason.startswith("its carer (carer_ref CR000002) is not staged")
+                           for o in orphans)
+    for table in result.tables.values():
+        if "carer_ref" in table.columns:
+            assert "CR000002" not in set(table["carer_ref"])
     assert_balanced(result)
 
     kept = tmp_path / "quarantine" / "provider" / "2026-11-24" / "carers.csv"
