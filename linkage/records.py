@@ -44,6 +44,14 @@ _STREET_WORDS = {
     "WY": "WAY", "GR": "GROVE", "PK": "PARK", "HL": "HILL",
 }  # fmt: skip
 _BRACKETED = re.compile(r"\([^)]*\)")
+_FEMALE_WORDS = {"MRS", "MISS", "MS", "LADY", "WIFE", "MOTHER", "MUM", "DAUGHTER", "SISTER",
+                 "GRANDMOTHER", "NAN", "AUNT", "NIECE", "GRANDDAUGHTER"}
+_MALE_WORDS = {"MR", "SIR", "MASTER", "HUSBAND", "FATHER", "DAD", "SON", "BROTHER",
+               "GRANDFATHER", "GRANDSON", "UNCLE", "NEPHEW"}
+# Words a free-text "name" made only of says who the person is to the patient, not their name
+_RELATION_WORDS = _FEMALE_WORDS | _MALE_WORDS | {
+    "PARTNER", "SPOUSE", "PARENT", "PARENTS", "CHILD", "FRIEND", "NEIGHBOUR", "RELATIVE",
+    "GRANDPARENT", "GRANDCHILD", "SIBLING", "MY", "HIS", "HER", "THEIR", "THE", "AND", "OF"}
 
 
 @lru_cache(maxsize=1)
@@ -240,6 +248,9 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
     if raw is None:
         return None, None
     raw = _BRACKETED.sub(" ", raw)
+    plain = set(re.sub(r"[^A-Z ]", " ", raw.upper()).split())
+    if plain <= _TITLES | _RELATION_WORDS:  # `wife`, `my son`, `Mum`: a relationship, no name
+        return None, None
     if "," in raw:
         surname_part, _, given_part = raw.partition(",")
         surname = normalise_name(surname_part)
@@ -254,10 +265,6 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
     return words[0], " ".join(words[1:])
 
 
-_FEMALE_WORDS = {"MRS", "MISS", "MS", "LADY", "WIFE", "MOTHER", "MUM", "DAUGHTER", "SISTER",
-                 "GRANDMOTHER", "NAN", "AUNT", "NIECE", "GRANDDAUGHTER"}
-_MALE_WORDS = {"MR", "SIR", "MASTER", "HUSBAND", "FATHER", "DAD", "SON", "BROTHER",
-               "GRANDFATHER", "GRANDSON", "UNCLE", "NEPHEW"}
 
 
 def free_text_sex(text: object) -> str | None:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from carelink.codelists import breakdown_reasons, las_primary_support_reasons, practices
 from carelink.identity import age_band
+from linkage.records import gp_cared_for
 from warehouse.marts import _declined_refs, _frame, _key_map
 
 
@@ -150,7 +151,8 @@ def build_dimensional(staged: dict[str, pd.DataFrame], linkage: dict[str, pd.Dat
     if not gp.empty:
         gp["carer_key"] = [keys.get(f"gp:{o}:{n}") for o, n in
                            zip(gp["practice_ods"], gp["nhs_number"], strict=False)]
-        gp["names_cared_for"] = gp["cared_for_nhs_number"].notna() | gp[
-            "cared_for_name"].notna() | gp["cared_for_last_name"].notna()
+        # the stale-register check's own test: a number or a name (`wife` alone is neither)
+        gp["names_cared_for"] = [gp_cared_for(row) is not None for row in
+                                 gp.astype(object).where(gp.notna(), None).to_dict("records")]
         out["marts.fact_gp_register_entry"] = gp
     return out

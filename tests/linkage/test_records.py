@@ -128,3 +128,13 @@ def test_swapped_names_are_left_alone_in_a_batch_too_small_to_show_anything() ->
     frame = pd.DataFrame({"first_name": ["SMITH", "SUSAN"], "last_name": ["SUSAN", "SMITH"],
                           "first_name_alt": ["SMITH", "SUSAN"]})
     assert correct_swapped_names(frame).equals(frame)
+
+
+def test_a_free_text_relationship_alone_names_nobody() -> None:
+    from linkage.records import gp_cared_for, parse_free_text_name
+
+    for text in ("wife", "Mum", "my son", "(husband)", "Friend"):
+        assert parse_free_text_name(text) == (None, None), text
+        assert gp_cared_for({"cared_for_name": text}) is None, text
+    assert parse_free_text_name("Mrs J Friend") == ("J", "FRIEND")  # a surname stays one
+    assert gp_cared_for({"cared_for_name": "wife", "cared_for_nhs_number": "9434765919"})
