@@ -138,9 +138,9 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
         last_review = max(reviews) if reviews else None
         overdue_before = (pd.Timestamp(month) - pd.DateOffset(months=REVIEW_MONTHS)).date()
         ceased = any(_day(e.get("no_longer_carer_date")) for e in entries)
-        # a ceased entry is no longer a carer to review
-        review_overdue = (not ceased and last_review is not None
-                          and last_review < overdue_before)
+        # The contract defines review_overdue by the dates alone: unlike is_stale, a ceased
+        # entry is not excepted (the practice still holds a carer code nobody has reviewed).
+        review_overdue = last_review is not None and last_review < overdue_before
         grace_limit = (pd.Timestamp(month) - pd.Timedelta(days=GRACE_DAYS)).date()
 
         found: dict[str, Evidence] = {}

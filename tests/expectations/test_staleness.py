@@ -95,7 +95,8 @@ EXPECTED = {  # carer_key: (is_stale, reasons, evidence_date, review_overdue, la
     "KF": (False, "", None, False, date(2025, 12, 1)),  # one relationship still current
     "KG": (False, "", None, True, date(2024, 6, 1)),    # never reviewed, added > 24 months ago
     "KH": (False, "", None, False, date(2024, 11, 15)),
-    "KI": (False, "", None, False, date(2020, 1, 1)),   # ceased: never stale
+    "KI": (False, "", None, True, date(2020, 1, 1)),    # ceased: never stale, but its
+    # code was last reviewed in 2020: review_overdue is by the dates alone (the contract)
     "KJ": (True, "carer_deceased", date(2026, 9, 1), False, date(2026, 9, 20)),
     "KK": (True, "cared_for_deceased", date(2026, 5, 1), False, date(2025, 6, 1)),
     "KL": (False, "", None, False, date(2025, 6, 1)),   # one of two named cared-for alive
@@ -137,7 +138,7 @@ def test_practice_summary_and_threshold_warning(night) -> None:
     summary = pd.read_parquet(root / "checks" / "gp_register_practice_summary.parquet")
     by_practice = summary.set_index("practice_ods")
     assert by_practice.loc["D82001", ["entries", "stale_entries", "review_overdue_entries"]
-                           ].tolist() == [11, 4, 1]
+                           ].tolist() == [11, 4, 2]  # KG and the ceased KI
     assert by_practice.loc["D82002", "stale_share"] == 1.0
     outcome = next(o for o in checks.outcomes if o.expectation == "stale_share_within_threshold")
     assert (outcome.success, outcome.severity, outcome.unexpected_count) == (False, "warning", 2)
