@@ -193,7 +193,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     frame = warehouse.query(settings.warehouse_url, args.query)
-    print(frame.to_string(index=False, max_rows=args.max_rows))
+    # an integer column with nulls comes back as float (`5.0`, `NaN`): print it as integers
+    print(frame.convert_dtypes().to_string(index=False, max_rows=args.max_rows))
     return 0
 
 
