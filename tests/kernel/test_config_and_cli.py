@@ -105,7 +105,7 @@ def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
     notify.on_task_failure(context)
     err = capsys.readouterr().err.splitlines()
     assert err[0].split() == ["stage_gp", "success", "3.0", "s"]
-    assert err[1].split()[:2] == ["stage_gp", "failed"] and "(ValueError)" in err[1]
+    assert err[1].split()[:2] == ["stage_gp", "failed"] and "(ValueError: row 7: bad date)" in err[1]
     assert "bad date" not in err[1]  # the type only: the task log has the text
 
 
