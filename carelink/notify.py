@@ -40,11 +40,16 @@ _FAILURES: dict[str, str] = {}
 def failure_reason(exc: BaseException | None) -> str:
     """`SourceError: LAS database sqlite:///…: view person lacks column(s) ethnicity`.
 
-    carelink's exceptions are written to name the file, row and reason and never a value
-    from a record, so their first line is safe to print; it is cut at 300 characters.
+    carelink's own exceptions are written to name the file, row and reason and never a
+    name or number from a record, so their first line is printed (cut at 300 characters).
+    Any other exception is a bug whose text may quote data: its type only.
     """
+    from carelink.errors import BadDataError, SourceError
+
     if exc is None:
         return ""
+    if not isinstance(exc, SourceError | BadDataError):
+        return type(exc).__name__
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     return text if len(text) <= 300 else text[:297] + "..."

@@ -96,7 +96,9 @@ def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
         task_id = "stage_gp"
         start_date = datetime.now(UTC) - timedelta(seconds=3)
 
-    context = {"task_instance": TI(), "exception": ValueError("row 7: bad date")}
+    from carelink.errors import SourceError
+
+    context = {"task_instance": TI(), "exception": SourceError("row 7: bad date")}
     monkeypatch.delenv("CARELINK_PROGRESS", raising=False)
     notify.on_task_skipped(context)
     assert capsys.readouterr().err == ""
@@ -107,13 +109,16 @@ def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
     assert err[0].split() == ["stage_gp", "success", "3.0", "s"]
     assert err[1].split()[:2] == ["stage_gp", "failed"]
     # carelink's exceptions name file, row and reason, never a record's values: say why
-    assert err[1].endswith("(ValueError: row 7: bad date)")
+    assert err[1].endswith("(SourceError: row 7: bad date)")
 
 
 def test_a_failure_reason_is_the_exception_type_and_first_line_only() -> None:
+    from carelink.errors import ExtractRejected, SourceError
     from carelink.notify import failure_reason
 
-    exc = ValueError("las: view person lacks column(s) ethnicity\nTraceback detail")
-    assert failure_reason(exc) == "ValueError: las: view person lacks column(s) ethnicity"
-    assert len(failure_reason(RuntimeError("x" * 1000))) == 300
+    exc = ExtractRejected("las", "view person lacks column(s) ethnicity\nTraceback detail")
+    assert failure_reason(exc) == "ExtractRejected: las: view person lacks column(s) ethnicity"
+    assert len(failure_reason(SourceError("x" * 1000))) == 300
+    # anything else is a bug whose text may quote a record: its type only
+    assert failure_reason(KeyError("SMITH")) == "KeyError"
     assert failure_reason(None) == ""
