@@ -199,9 +199,11 @@ def extract(
     result.tables[GP_REGISTER_ENTRY.name] = staged_frame(GP_REGISTER_ENTRY, rows)
     result.state = {"files": seen, "practices_replaced": sorted(replaced)}
     quarantined_rows = sum(1 for q in result.quarantine if q.row_number is not None)
+    whole = [f"{q.file} ({q.reason})" for q in result.quarantine if q.row_number is None]
     result.message = (
         f"{len(replaced)} practice registers new or changed ({unchanged} unchanged); "
         f"{rejected} file{'s' if rejected != 1 else ''} quarantined"
+        + (f": {'; '.join(whole[:5])}{'; …' if len(whole) > 5 else ''}" if whole else "")
         + (f"; {quarantined_rows} rows quarantined" if quarantined_rows else "")
     )
     log.info("gp: %s", result.message)

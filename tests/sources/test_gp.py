@@ -188,6 +188,8 @@ def test_unknown_practice_unknown_layout_and_bad_name_quarantined(tmp_path):
     for name in whole:
         assert (qdir / name).read_bytes() == (gp_dir / name).read_bytes()
     assert "3 files quarantined" in result.message
+    # the summary line names each file and why, so nobody has to dig in dq.quarantine
+    assert "D82002_202611.csv (unknown layout: header matches neither" in result.message
 
 
 def test_absent_when_folder_missing_or_empty(tmp_path):
