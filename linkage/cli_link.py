@@ -16,7 +16,7 @@ import pandas as pd
 
 from carelink.identity import DateFormatError, clean_text, parse_date_flexible
 from linkage.clusters import cluster_records, predict_pairs
-from linkage.model import fit, load_model, model_threshold
+from linkage.model import SMALL_INPUT, fit, load_model, model_threshold
 from linkage.records import RECORD_COLUMNS, correct_swapped_names, make_record
 
 KNOWN_COLUMNS = ("record_id", "source", "nhs_number", "first_name", "last_name",
@@ -219,7 +219,10 @@ def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
         summary.model = Path(model).name
     else:
         settings, meta = (fit(records) if len(records) >= 2 else {}), {}
-        summary.model = "estimated from the input (unsupervised)"
+        summary.model = (
+            "estimated from the input (unsupervised)" if len(records) >= SMALL_INPUT else
+            f"built-in prior: {len(records)} records are too few to estimate m and u, "
+            "so only the match rate is estimated from them")
     threshold = model_threshold(meta)
     summary.threshold = threshold
     cluster = pd.Series(ids, index=ids, dtype=object)

@@ -27,6 +27,12 @@ log = logging.getLogger(__name__)
 
 MODEL_VERSION = 1
 DEFAULT_THRESHOLD = 0.95
+# Parameters for inputs too small to estimate their own (`bench/prior.py` rebuilds it).
+PRIOR_MODEL = Path(__file__).with_name("prior_model.json")
+# Below this many records the input cannot estimate a model: u from random pairs and m from
+# EM are noise (five records give ten pairs), so `fit` takes m and u from PRIOR_MODEL and
+# estimates only how often two records match. Measured in docs/benchmarks.md.
+SMALL_INPUT = 1000
 SPLINK_COLUMNS = [
     "unique_id", "source", "first_name", "first_name_alt", "last_name", "date_of_birth",
     "nhs_number", "postcode", "postcode_guessed", "postcode_sector", "postcode_district",
@@ -340,26 +346,63 @@ def blocking_counts(records: pd.DataFrame) -> list[dict]:
 
 
 def fit(records: pd.DataFrame, *, seed: int = 42) -> dict:
-    """Trained Splink settings dict: u by random sampling, m by EM, unsupervised."""
+    """Trained Splink settings dict: u by random sampling, m by EM, unsupervised; below
+    SMALL_INPUT records, the prior's m and u with the match rate estimated from the input."""
     with quiet_splink(logging.ERROR):
+        if len(records) < SMALL_INPUT:
+            return _fit_small(records)
         return _fit(records, seed)
+
+
+def prior_parameters(settings: dict) -> dict:
+    """`settings` with every level's m and u taken from the prior model (PRIOR_MODEL) and
+    no term-frequency adjustment.
+
+    Term frequencies come from the input at prediction time: in five records, SMITH three
+    times has a frequency of 0.6, which would make agreeing on it nearly worthless. Levels
+    the prior lacks (comparisons changed since it was built) are filled by `_regularise`.
+    """
+    prior = json.loads(PRIOR_MODEL.read_text(encoding="utf-8"))
+    levels = {(c["output_column_name"], lvl["sql_condition"]): lvl
+              for c in prior["comparisons"] for lvl in c["comparison_levels"]}
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level.pop("tf_adjustment_column", None)
+            level.pop("tf_adjustment_weight", None)
+            known = levels.get((comparison["output_column_name"], level["sql_condition"]))
+            if known is not None and not level.get("is_null_level"):
+                level["m_probability"] = known.get("m_probability")
+                level["u_probability"] = known.get("u_probability")
+    return settings
+
+
+def _fit_small(records: pd.DataFrame) -> dict:
+    linker = make_linker(records, prior_parameters(base_settings()))
+    _estimate_match_rate(linker, len(records))
+    return _regularise(linker.misc.save_model_to_json(overwrite=True))
+
+
+def _estimate_match_rate(linker, n_records: int) -> None:
+    """The prior probability that two records match, from the deterministic rules."""
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            DETERMINISTIC_RULES, recall=0.8)
+    except Exception as exc:  # noqa: BLE001 - tiny inputs: keep the default
+        log.info("prior match probability kept at default (%s)", type(exc).__name__)
+    # No pair agreeing on the deterministic rules gives an estimate of 0, and a prior of 0
+    # makes every match weight -infinity (Splink then fails on log2(0)). Data with no
+    # duplicate a strict rule can see still may hold some: assume one matching pair.
+    pairs = n_records * (n_records - 1) / 2
+    floor = 1 / pairs if pairs else 1.0
+    prior = linker._settings_obj._probability_two_random_records_match  # Splink's own setter
+    if not prior or prior < floor:
+        linker._settings_obj._probability_two_random_records_match = min(floor, 0.5)
 
 
 def _fit(records: pd.DataFrame, seed: int) -> dict:
     linker = make_linker(records, base_settings())
     training = linker.training
-    try:
-        training.estimate_probability_two_random_records_match(DETERMINISTIC_RULES, recall=0.8)
-    except Exception as exc:  # noqa: BLE001 - tiny inputs: keep the prior
-        log.info("prior match probability kept at default (%s)", type(exc).__name__)
-    # No pair agreeing on the deterministic rules gives an estimate of 0, and a prior of 0
-    # makes every match weight -infinity (Splink then fails on log2(0)). Data with no
-    # duplicate a strict rule can see still may hold some: assume one matching pair.
-    pairs = len(records) * (len(records) - 1) / 2
-    floor = 1 / pairs if pairs else 1.0
-    prior = linker._settings_obj._probability_two_random_records_match  # Splink's own setter
-    if not prior or prior < floor:
-        linker._settings_obj._probability_two_random_records_match = min(floor, 0.5)
+    _estimate_match_rate(linker, len(records))
     training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     for rule in EM_BLOCKING:
         try:
@@ -409,6 +452,7 @@ def train_model(records: pd.DataFrame, *, out_dir: Path, trained_on: str,
         "settings_hash": digest,
         "threshold": threshold,
         "records": int(len(records)),
+        "parameters": "estimated" if len(records) >= SMALL_INPUT else "prior (too few records)",
         "blocking_counts": blocking_counts(records),
         "evaluation": {},
         "approved_by": None,

@@ -203,3 +203,35 @@ def test_an_unusable_model_or_output_stops_before_any_work(inputs: list[Path],
     blocked.write_text("", encoding="utf-8")
     with pytest.raises(LinkInputError, match="cannot be written"):
         link_csv_files(inputs, blocked / "out.csv", pairs=None, model=None)
+
+
+def test_a_handful_of_records_links_its_plain_duplicates_and_only_them(tmp_path: Path) -> None:
+    # Five records cannot estimate a model (ten pairs): the built-in prior's m and u apply,
+    # with the match rate from the input. Duplicates link; father and son, twins don't.
+    path = _write(tmp_path / "few.csv", "record_id,first_name,last_name,date_of_birth,"
+                  "postcode,address,sex", [
+                      "1,Robert,Smith,1950-03-04,NR1 1AA,1 High Street,M",
+                      "2,Robert,Smith,04/03/1950,nr11aa,1 High St,M",
+                      "3,Bob,Smith,1950-03-04,NR1 1AA,1 High Street,M",
+                      "4,Robert,Smith,1978-06-01,NR1 1AA,1 High Street,M",
+                      "5,Mary,Jones,1960-01-02,PE30 1AB,5 Mill Lane,F",
+                      "6,Jane,Jones,1960-01-02,PE30 1AB,5 Mill Lane,F",
+                  ])
+    out = tmp_path / "out.csv"
+    summary = link_csv_files([path], out, pairs=None, model=None)
+    person = dict(pd.read_csv(out, dtype=str)[["record_id", "person_id"]].itertuples(
+        index=False))
+    assert person["1"] == person["2"] == person["3"]
+    assert len({person["1"], person["4"], person["5"], person["6"]}) == 4
+    assert summary.model.startswith("built-in prior")
+
+
+def test_the_prior_model_matches_the_comparisons() -> None:
+    """Rebuild it (`python -m bench.prior`) when comparisons or blocking rules change."""
+    import json
+
+    from linkage.model import PRIOR_MODEL, base_settings, settings_hash
+
+    prior = json.loads(PRIOR_MODEL.read_text(encoding="utf-8"))
+    assert prior["carelink"]["settings_hash"] == settings_hash(base_settings())
+    assert "no real data" in prior["carelink"]["trained_on"]
