@@ -189,6 +189,29 @@ def hard_negative_merges(frame: pd.DataFrame, hard_negatives: pd.DataFrame | Non
             "by_kind": {str(k): int(v) for k, v in by_kind.items()}}
 
 
+class _DisjointSets:
+    """Union-find over 0..n-1; each set's root is its smallest member, so results do not
+    depend on the order of the joins."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+    def roots(self) -> list[int]:
+        return [self.find(i) for i in range(len(self.parent))]
+
+
 # --- what any linkage could find ------------------------------------------------------------
 
 
@@ -224,18 +247,8 @@ def evidence_groups(records: pd.DataFrame, truth: pd.DataFrame,
     frame.loc[declined, "person"] = frame.loc[declined, "person"] + "|declined"
     keys = frame["source_record_key"].tolist()
     index = {k: i for i, k in enumerate(keys)}
-    parent = list(range(len(keys)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+    sets = _DisjointSets(len(keys))
+    join = sets.join
 
     for column in ("nhs_number", "postcode", "address"):
         shared = frame[frame[column].notna()]
@@ -262,7 +275,7 @@ def evidence_groups(records: pd.DataFrame, truth: pd.DataFrame,
         if a in index and b in index and person_of[a] == person_of[b]:
             join(index[a], index[b])
     out = frame[["source_record_key", "person"]].copy()
-    out["group"] = out["person"] + "#" + pd.Series([str(find(i)) for i in range(len(keys))],
+    out["group"] = out["person"] + "#" + pd.Series([str(r) for r in sets.roots()],
                                                    index=out.index)
     return out
 
@@ -294,14 +307,7 @@ def deterministic_baseline(records: pd.DataFrame) -> pd.DataFrame:
     No guards and no opt-out: that is the point of a baseline.
     """
     keys = records["source_record_key"].astype(str).tolist()
-    parent = list(range(len(keys)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = _DisjointSets(len(keys))
     rules = [["nhs_number"], ["first_name", "last_name", "date_of_birth"]]
     for cols in rules:
         sub = records[cols].reset_index(drop=True)
@@ -313,12 +319,9 @@ def deterministic_baseline(records: pd.DataFrame) -> pd.DataFrame:
         anchor = pd.Series(sub.index, index=sub.index).groupby(first.values).transform("min")
         for i, j in zip(sub.index, anchor, strict=True):
             if i != j:
-                ri, rj = find(int(i)), find(int(j))
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
-    roots = [find(i) for i in range(len(keys))]
+                sets.join(int(i), int(j))
     return pd.DataFrame({"source_record_key": keys,
-                         "person_key": [f"baseline:{keys[r]}" for r in roots]})
+                         "person_key": [f"baseline:{keys[r]}" for r in sets.roots()]})
 
 
 # --- a whole county -----------------------------------------------------------------------------
