@@ -25,6 +25,7 @@ from expectations.runner import (
     write_docs,
 )
 from expectations.suites import Spec
+from linkage.records import gp_cared_for_keys
 
 SOURCE = "cross_source"
 SERVICE_CONTACT_MOSTLY = 0.8  # below this agreement the LAS recording is worth a warning
@@ -108,9 +109,7 @@ def _valid_numbers(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
         digits = gp["nhs_number"].map(nhs_digits)
         patient = "gp:" + gp["practice_ods"].astype(str) + ":" + digits.astype(str)
         take(gp, patient.where(digits.notna()), "nhs_number", "nhs_number_valid")
-        entry = pd.to_numeric(gp["entry_number"], errors="coerce").astype("Int64").astype(str)
-        take(gp, (patient + ":cared_for:" + entry).where(digits.notna()),
-             "cared_for_nhs_number", "cared_for_nhs_number_valid")
+        take(gp, gp_cared_for_keys(gp), "cared_for_nhs_number", "cared_for_nhs_number_valid")
     if not parts:
         return pd.DataFrame(columns=["source_record_key", "nhs"])
     return pd.concat(parts, ignore_index=True).dropna()

@@ -23,7 +23,7 @@ import pandas as pd
 
 from carelink import codelists as cl
 from carelink.identity import nhs_digits
-from linkage.records import gp_cared_for
+from linkage.records import gp_cared_for, gp_cared_for_keys
 
 GRACE_DAYS = 90  # a death/ending must be this old before an unreviewed entry counts as stale
 REVIEW_MONTHS = 24
@@ -121,7 +121,10 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
         rels.setdefault(r["carer_key"], []).append(r)
 
     patients: dict[tuple[str, str], list[dict]] = {}
-    for r in _records(staged.get("gp_register_entry")):
+    gp = staged.get("gp_register_entry")
+    if gp is not None and not gp.empty:
+        gp = gp.assign(_mention_key=gp_cared_for_keys(gp))
+    for r in _records(gp):
         digits = nhs_digits(r.get("nhs_number"))
         ident = digits if digits else f"#entry{r.get('entry_number')}"
         patients.setdefault((str(r["practice_ods"]), ident), []).append(r)
@@ -152,8 +155,7 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
             # cared_for_deceased
             named = [e for e in entries if _names_cared_for(e)]
             if named:
-                cared = [key_of.get(f"gp:{ods}:{digits}:cared_for:{int(e['entry_number'])}")
-                         if digits else None for e in named]
+                cared = [key_of.get(e["_mention_key"]) if digits else None for e in named]
             else:
                 cared = sorted({r["cared_for_key"] for r in rels.get(carer_key, [])})
             cared_deaths = [deaths.get(k) if k else None for k in cared]

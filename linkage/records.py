@@ -323,6 +323,28 @@ def gp_patient_key(practice_ods: str, nhs_number: object) -> str | None:
     return f"gp:{practice_ods}:{digits}" if digits else None
 
 
+def gp_cared_for_keys(gp: pd.DataFrame) -> pd.Series:
+    """Per staged register row, the contract's key for the person it may name:
+    `gp:<practice_ods>:<nhs>:cared_for:<k>`, k being the row's place among that patient's
+    rows of the file (1, 2, … in file order); None where the row has no NHS number.
+
+    k is counted over the rows staged: a row of the same patient quarantined earlier in the
+    file (a bad date) is not counted, so the patient's later rows number one lower than in
+    the file until the practice corrects it.
+    """
+    if gp.empty:
+        return pd.Series([], index=gp.index, dtype=object)
+    digits = gp["nhs_number"].map(nhs_digits)
+    files = [c for c in ("practice_ods", "snapshot_month", "source_file") if c in gp]
+    order = pd.to_numeric(gp["entry_number"], errors="coerce")
+    ranked = gp[files].assign(_digits=digits, _order=order).sort_values("_order", kind="stable")
+    k = ranked.groupby([*files, "_digits"], dropna=False, sort=False).cumcount() + 1
+    k = k.reindex(gp.index)
+    return pd.Series([f"gp:{ods}:{d}:cared_for:{n}" if isinstance(d, str) else None
+                      for ods, d, n in zip(gp["practice_ods"], digits, k, strict=True)],
+                     index=gp.index, dtype=object)
+
+
 def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One canonical row per source mention of a person (see the module docstring).
 
@@ -355,7 +377,9 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
             last=r.get("surname"), dob=r.get("date_of_birth"), nhs=r.get("nhs_number"),
             postcode=r.get("postcode"), address=r.get("address"), sex=r.get("sex")))
     seen_patients: set[str] = set()
-    for r in _rows(staged, "gp_register_entry"):
+    gp = staged.get("gp_register_entry")
+    mention_keys = [] if gp is None or gp.empty else gp_cared_for_keys(gp).tolist()
+    for r, mention_key in zip(_rows(staged, "gp_register_entry"), mention_keys, strict=True):
         key = gp_patient_key(r["practice_ods"], r.get("nhs_number"))
         if key is None:
             continue
@@ -373,7 +397,7 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
             # evidence available. It is marked as a guess, and the model counts a guess only
             # when it agrees.
             out.append(make_record(
-                f"{key}:cared_for:{int(r['entry_number'])}", "gp", "cared_for",
+                mention_key, "gp", "cared_for",
                 first=first, last=last, dob=dob, nhs=nhs, postcode=r.get("postcode"),
                 sex=free_text_sex(r.get("cared_for_name")),
                 first_is_parsed=True, postcode_guessed=True))

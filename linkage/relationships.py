@@ -14,7 +14,7 @@ from datetime import date
 import pandas as pd
 
 from carelink.identity import nhs_digits
-from linkage.records import gp_cared_for, iso_date
+from linkage.records import gp_cared_for, gp_cared_for_keys, iso_date
 
 COLUMNS = ["carer_key", "cared_for_key", "sources", "first_seen", "ended_on", "end_reason"]
 LAS_CARING_TYPES = {"informal carer", "main informal carer"}
@@ -75,12 +75,12 @@ def _statements(staged: dict[str, pd.DataFrame]) -> list[dict]:
                     "cared_for": f"las:{int(r['person_id'])}", "source": "las",
                     "first_seen": _d(r.get("start_date")),
                     "end": [(end_date, "ended_in_las")] if end_date else []})
-    for r in _rows(_frame(staged, "gp_register_entry")):
+    gp = _frame(staged, "gp_register_entry")
+    for r, mention in zip(_rows(gp), gp_cared_for_keys(gp).tolist(), strict=True):
         digits = nhs_digits(r.get("nhs_number"))
         if not digits or gp_cared_for(r) is None:
             continue
-        patient = f"gp:{r['practice_ods']}:{digits}"
-        out.append({"carer": patient, "cared_for": f"{patient}:cared_for:{int(r['entry_number'])}",
+        out.append({"carer": f"gp:{r['practice_ods']}:{digits}", "cared_for": mention,
                     "source": "gp", "first_seen": _d(r.get("date_recorded")), "end": []})
     return out
 

@@ -250,8 +250,15 @@ def _write_truth(folder: Path, world: World, pw: provider_writer.ProviderWorld,
     newest = _newest_gp_files(gp_truth, last_night)
     seen = set()
     entries = []
+    # The contract numbers a patient's mentions by their rows: the k-th row of that patient
+    # in the file (every row carrying their number counts, a faulty one too).
+    patient_row: dict[tuple[str, str], int] = {}
     for row in gp_truth:
         current = newest.get(row["practice_ods"]) == row["file"]
+        row["patient_row"] = ""
+        if row["nhs_number_as_supplied"]:
+            slot = (row["file"], row["nhs_number_as_supplied"])
+            patient_row[slot] = row["patient_row"] = patient_row.get(slot, 0) + 1
         entries.append({**row, "current": current, **gp_writer.stale_truth(world, row)})
         if not current or row["fault"] or not row["nhs_number_as_supplied"]:
             continue
@@ -260,7 +267,7 @@ def _write_truth(folder: Path, world: World, pw: provider_writer.ProviderWorld,
             seen.add(key)
             records.append({"source_record_key": key, "person": row["carer"], "role": "carer"})
         if row["cared_for"]:
-            records.append({"source_record_key": f"{key}:cared_for:{row['entry_number']}",
+            records.append({"source_record_key": f"{key}:cared_for:{row['patient_row']}",
                             "person": row["cared_for"], "role": "cared_for"})
     _write_csv(folder / "records.csv", records)
     _write_csv(folder / "gp_entries.csv", entries)

@@ -65,12 +65,13 @@ def _world() -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
     }
     xref = {f"gp:{'D82002' if p == 'J' else 'D82001'}:{NHS[p]}": f"K{p}" for p in NHS}
     xref.update({
-        "las:1": "KA", f"gp:D82001:{NHS['B']}:cared_for:2": "KB1",
-        "provider:cared_for:CF000002": "KB1", f"gp:D82001:{NHS['C']}:cared_for:3": "KC1",
-        "las:3": "KC1", f"gp:D82001:{NHS['D']}:cared_for:4": "KD1",
+        # a mention's key counts its patient's own rows (B's only row is file row 2)
+        "las:1": "KA", f"gp:D82001:{NHS['B']}:cared_for:1": "KB1",
+        "provider:cared_for:CF000002": "KB1", f"gp:D82001:{NHS['C']}:cared_for:1": "KC1",
+        "las:3": "KC1", f"gp:D82001:{NHS['D']}:cared_for:1": "KD1",
         "provider:cared_for:CF000004": "KD1", "las:9": "KI", "provider:carer:CR000010": "KJ",
-        "provider:cared_for:CF000011": "KK1", f"gp:D82001:{NHS['L']}:cared_for:11": "KL1",
-        "provider:cared_for:CF000012": "KL1", f"gp:D82001:{NHS['L']}:cared_for:12": "KL2",
+        "provider:cared_for:CF000011": "KK1", f"gp:D82001:{NHS['L']}:cared_for:1": "KL1",
+        "provider:cared_for:CF000012": "KL1", f"gp:D82001:{NHS['L']}:cared_for:2": "KL2",
     })
     xref_frame = pd.DataFrame({"source_record_key": list(xref), "person_key": list(xref.values()),
                                "run_id": "run1"})

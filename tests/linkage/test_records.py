@@ -138,3 +138,22 @@ def test_a_free_text_relationship_alone_names_nobody() -> None:
         assert gp_cared_for({"cared_for_name": text}) is None, text
     assert parse_free_text_name("Mrs J Friend") == ("J", "FRIEND")  # a surname stays one
     assert gp_cared_for({"cared_for_name": "wife", "cared_for_nhs_number": "9434765919"})
+
+
+def test_gp_cared_for_keys_count_the_patients_own_rows_in_file_order() -> None:
+    """The contract's k is the patient's k-th row of the file, not the row's place in it."""
+    import pandas as pd
+
+    from linkage.records import gp_cared_for_keys
+    from tests.support.identifiers import valid_nhs
+
+    a, b = valid_nhs(1), valid_nhs(2)
+    gp = pd.DataFrame({
+        "practice_ods": ["D1", "D1", "D1", "D1", "D2"],
+        "source_file": ["D1_202611.csv"] * 4 + ["D2_202611.csv"],
+        "entry_number": [9, 5, 7, 8, 1],
+        "nhs_number": [a, a, b, None, a],
+    })
+    assert gp_cared_for_keys(gp).tolist() == [
+        f"gp:D1:{a}:cared_for:2", f"gp:D1:{a}:cared_for:1", f"gp:D1:{b}:cared_for:1", None,
+        f"gp:D2:{a}:cared_for:1"]
