@@ -366,11 +366,12 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
             declined=is_declined, carer_ref=ref))
     for r in _rows(staged, "provider_cared_for"):
         ref = str(r["carer_ref"])
+        first, sex = cared_for_first_name(r.get("first_name"))  # `Mum` Hill: no first name
         out.append(make_record(
             f"provider:cared_for:{r['cared_for_ref']}", "provider", "cared_for",
-            first=r.get("first_name"), last=r.get("last_name"), dob=r.get("date_of_birth"),
-            nhs=r.get("nhs_number"), postcode=r.get("postcode"),
-            declined=declined.get(ref, False), carer_ref=ref))
+            first=first, last=r.get("last_name"), dob=r.get("date_of_birth"),
+            nhs=r.get("nhs_number"), postcode=r.get("postcode"), sex=sex,
+            declined=declined.get(ref, False), carer_ref=ref, first_is_parsed=True))
     for r in _rows(staged, "las_person"):
         out.append(make_record(
             f"las:{int(r['person_id'])}", "las", "person", first=r.get("forename"),
@@ -399,21 +400,39 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
             out.append(make_record(
                 mention_key, "gp", "cared_for",
                 first=first, last=last, dob=dob, nhs=nhs, postcode=r.get("postcode"),
-                sex=free_text_sex(r.get("cared_for_name")),
+                sex=free_text_sex(r.get("cared_for_name"))
+                or cared_for_first_name(r.get("cared_for_first_name"))[1],
                 first_is_parsed=True, postcode_guessed=True))
     frame = pd.DataFrame(out, columns=RECORD_COLUMNS)
     frame = frame.drop_duplicates("source_record_key", keep="first").reset_index(drop=True)
     return correct_first_name_slips(correct_swapped_names(frame))
 
 
+# First names that only say who the person is to their carer: a provider's `Mum`, a
+# SystmOne forename `Wife`. (`NAN` is left out: it is also a given name.)
+_RELATION_FIRST_NAMES = (_FEMALE_WORDS | _MALE_WORDS | {
+    "PARTNER", "SPOUSE", "MUMMY", "DADDY", "GRANDMA", "GRANDAD", "GRANDDAD", "GRANDPA",
+    "GRANNY"}) - _TITLES - {"NAN"}
+
+
+def cared_for_first_name(value: object) -> tuple[str | None, str | None]:
+    """(first name, sex) of a cared-for person's recorded first name: a relationship word
+    is no name (`Dad` → (None, "M")); a name gives (name, None)."""
+    first = first_word(normalise_name(value))
+    if first in _RELATION_FIRST_NAMES:
+        return None, free_text_sex(first)
+    return first, None
+
+
 def gp_cared_for(row: dict) -> tuple[str | None, str | None, object, object] | None:
     """(first, last, dob, nhs) of the cared-for person a register row names, or None.
 
     SystmOne gives structured forename/surname/DOB; EMIS gives free text. A row naming the
-    person by NHS number alone is still a record (the number identifies them).
+    person by NHS number alone is still a record (the number identifies them); a forename
+    that is only a relationship word (`Wife`) is no name.
     """
     nhs = row.get("cared_for_nhs_number")
-    first = first_word(normalise_name(row.get("cared_for_first_name")))
+    first, _ = cared_for_first_name(row.get("cared_for_first_name"))
     last = normalise_name(row.get("cared_for_last_name"))
     if first is None and last is None and not is_missing(row.get("cared_for_name")):
         first, last = parse_free_text_name(row.get("cared_for_name"))

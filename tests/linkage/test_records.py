@@ -157,3 +157,26 @@ def test_gp_cared_for_keys_count_the_patients_own_rows_in_file_order() -> None:
     assert gp_cared_for_keys(gp).tolist() == [
         f"gp:D1:{a}:cared_for:2", f"gp:D1:{a}:cared_for:1", f"gp:D1:{b}:cared_for:1", None,
         f"gp:D2:{a}:cared_for:1"]
+
+
+def test_a_first_name_that_is_a_relationship_word_is_no_name() -> None:
+    import pandas as pd
+
+    from linkage.records import cared_for_first_name, gp_cared_for
+
+    assert cared_for_first_name(" Mum ") == (None, "F")
+    assert cared_for_first_name("Dad") == (None, "M")
+    assert cared_for_first_name("Nan") == ("NAN", None)  # also a given name
+    assert cared_for_first_name("Joan") == ("JOAN", None)
+    assert gp_cared_for({"cared_for_first_name": "Wife"}) is None  # SystmOne: names nobody
+    assert gp_cared_for({"cared_for_first_name": "Wife", "cared_for_last_name": "Smith"})[:2] \
+        == (None, "SMITH")
+    staged = empty_staged()
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": "CR1", "first_name": "Joan", "last_name": "Hill",
+         "information_sharing": "Agreed"}])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "CF1", "carer_ref": "CR1", "first_name": "Mum", "last_name": "Hill",
+         "date_of_birth": "1930-02-03"}])
+    rec = person_records(staged).set_index("source_record_key").loc["provider:cared_for:CF1"]
+    assert pd.isna(rec["first_name"]) and rec["last_name"] == "HILL" and rec["sex"] == "F"
