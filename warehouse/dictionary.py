@@ -33,7 +33,11 @@ DESCRIPTIONS = {
     "marts.carers_known": "Carers (person keys with a carer role) by the combination of "
                           "sources that know them, per snapshot date.",
     "marts.gp_register_staleness": "Each carer on each practice's latest register, with the "
-                                   "evidence (from any source) that the entry is stale.",
+                                   "evidence (from any source) that the entry is stale. A "
+                                   "reason's evidence is the event that made it true (for "
+                                   "cared_for_deceased and caring_ended, the last death or "
+                                   "end); evidence_date is the earliest over the reasons "
+                                   "that hold.",
     "marts.gp_register_practice_summary": "Entries, stale entries and share, per practice.",
     "marts.star_bias_practitioner": "Funnel plot of each practitioner's mean Star change "
                                     "(99.8% limits, overdispersion-adjusted).",
