@@ -281,13 +281,11 @@ def _map_view(
             key_value = _int(row.get(key), key)
             if key_value is None:
                 raise _RowFault(f"row {n}: no {key}")
-            label = f"{key} {key_value}"
+            # No key value in the reason: dq.quarantine holds no row content. The row, key
+            # and all, is in the restricted quarantine folder under the same row number.
             if key_value in seen:
-                raise _RowFault(f"{label}: duplicate key (first row kept)")
-            try:
-                mapped = mapper(row)
-            except _RowFault as fault:
-                raise _RowFault(f"{label}: {fault}") from None
+                raise _RowFault(f"duplicate {key} (first row kept)")
+            mapped = mapper(row)
         except _RowFault as fault:
             bad.append((QuarantinedRow(SOURCE, view, n, str(fault)), row))
             continue

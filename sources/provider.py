@@ -77,8 +77,7 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-# Identifier columns: a problem with one is reported by column name only, never by value.
-# (Dates of birth are shown: the brief asks for the offending date, e.g. '31/02/1970'.)
+# Identifier columns (every quarantine reason names a column, never a value).
 _IDENTIFIER_COLUMNS = frozenset({"nhs_number", "postcode", "first_name", "last_name",
                                  "address_line_1", "phone", "email"})
 # Kept inside datetime64[ns] range (1677..2262) so any pandas version can hold the column.
@@ -386,10 +385,9 @@ def _hold_back_orphans(
         orphan = ~frame["carer_ref"].isin(carers)
         if not orphan.any():
             continue
-        rows = [int(r) for r in frame.loc[orphan, "source_row"]]
-        bad.extend((r, f"its carer (carer_ref {ref}) is not staged: the carer's row is "
-                       f"quarantined or missing from {carers_file}")
-                   for r, ref in zip(rows, frame.loc[orphan, "carer_ref"], strict=True))
+        bad.extend((int(r), f"its carer_ref is not staged: the carer's row is quarantined "
+                            f"or missing from {carers_file}")
+                   for r in frame.loc[orphan, "source_row"])
         bad.sort()
         staged_files[name] = (frame.loc[~orphan].reset_index(drop=True), bad)
 
@@ -450,7 +448,7 @@ def _stage_file(
         if reasons[i] or value is None:
             continue
         if value in first_at:
-            reasons[i].append(f"duplicate {key} {value} (first at row {first_at[value]})")
+            reasons[i].append(f"duplicate {key} (first at row {first_at[value]})")
         else:
             first_at[value] = i + 1
 
@@ -496,8 +494,9 @@ def _typed(
             failed.add(value)
     if failed:
         for i in np.flatnonzero(values.isin(failed).to_numpy()):
-            shown = "" if column in _IDENTIFIER_COLUMNS else f": {values.iat[i]!r}"
-            reasons[i].append(f"bad {kind} in {column}{shown}")
+            # no value: dq.quarantine holds no row content (the row itself is kept in the
+            # restricted quarantine folder, found by file and row number)
+            reasons[i].append(f"bad {kind} in {column}")
     return values.map(mapping)
 
 

@@ -3,6 +3,7 @@ accounted for, and rerunning the night leaves staging exactly as one run did."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +41,10 @@ def test_every_row_of_a_generated_night_is_staged_or_quarantined(county, tmp_pat
     assert any("bad date" in r for r in reasons)
     assert any("not in the practice list" in r for r in reasons)
     assert any("unknown layout" in r for r in reasons)
+    # dq.quarantine holds no row content: no source key, number or date from the row itself
+    content = re.compile(r"\b(CR|CF|SA|ST|SC|SP)\d{6}\b|\d{10}|\d{1,2}/\d{1,2}/\d{4}|"
+                         r"\d{4}-\d{2}-\d{2}|_id \d+")
+    assert not [r for r in reasons if content.search(r)]
 
 
 def test_missing_provider_night_is_absent_and_rerun_is_idempotent(county, tmp_path) -> None:

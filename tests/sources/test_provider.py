@@ -234,12 +234,12 @@ def test_bad_date_row_quarantined_with_row_number(tmp_path: Path) -> None:
     assert list(result.tables["provider_carer"]["carer_ref"]) == ["CR000001"]
     bad, *orphans = result.quarantine
     assert (bad.file, bad.row_number) == ("carers.csv", 2)
-    assert bad.reason == "bad date in date_of_birth: '31/02/1970'"
+    assert bad.reason == "bad date in date_of_birth"  # no value: dq holds no row content
     assert "Anne" not in bad.reason and "Smith" not in bad.reason
     account = next(f for f in result.files if f.file == "carers.csv")
     assert (account.rows_read, account.rows_staged, account.rows_quarantined) == (2, 1, 1)
     # the rows hanging off that carer's file are held back too, never silently orphaned
-    assert orphans and all(o.reason.startswith("its carer (carer_ref CR000002) is not staged")
+    assert orphans and all(o.reason.startswith("its carer_ref is not staged")
                            for o in orphans)
     for table in result.tables.values():
         if "carer_ref" in table.columns:
@@ -260,8 +260,8 @@ def test_bad_integer_and_timestamp_quarantined(tmp_path: Path) -> None:
     write_delivery(tmp_path, overrides={"star_scores.csv": stars})
     result = provider.extract(tmp_path, DAY)
     reasons = {q.row_number: q.reason for q in result.quarantine}
-    assert reasons == {2: "bad integer in total_score: 'eighteen'",
-                       3: "bad timestamp in recorded_at: 'yesterday'"}
+    assert reasons == {2: "bad integer in total_score",
+                       3: "bad timestamp in recorded_at"}
     assert list(result.tables["provider_star_score"]["star_ref"]) == ["S0001"]
     assert_balanced(result)
 
@@ -274,7 +274,7 @@ def test_duplicate_and_empty_keys_quarantined(tmp_path: Path) -> None:
 
     reasons = {q.row_number: q.reason for q in result.quarantine}
     assert reasons == {2: "empty carer_ref",
-                       4: "duplicate carer_ref CR000001 (first at row 1)"}
+                       4: "duplicate carer_ref (first at row 1)"}
     staged = result.tables["provider_carer"]
     assert list(staged["carer_ref"]) == ["CR000001", "CR000002"]
     assert staged.loc[0, "first_name"] == "Bob"  # the first is kept
