@@ -42,7 +42,9 @@ DESCRIPTIONS = {
     "marts.star_bias_practitioner": "Funnel plot of each practitioner's mean Star change "
                                     "(99.8% limits, overdispersion-adjusted).",
     "marts.star_score_flags": "Star readings with at least one integrity flag.",
-    "marts.star_change": "Per carer: Star readings 1-3 and the changes (Figures 5-6).",
+    "marts.star_change": "Per carer: Star readings 1-3 and the changes (Figures 5-6). A "
+                         "re-referred carer's readings restart at 1 on the new file: the "
+                         "row is the file whose first reading is latest, never a mix.",
     "marts.sustainment": "Per completed 6/12-month check (Tables 8-10).",
     "marts.service_contact_in_las": "LAS assessments of people with a known carer: what LAS "
                                     "recorded against what the linkage shows (Table 11).",
