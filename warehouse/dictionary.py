@@ -48,7 +48,12 @@ DESCRIPTIONS = {
     "marts.sustainment": "Per completed 6/12-month check (Tables 8-10).",
     "marts.service_contact_in_las": "LAS assessments of people with a known carer: what LAS "
                                     "recorded against what the linkage shows (Table 11).",
-    "marts.care_packages": "Per cared-for person with a package in the year (Tables 14-17).",
+    "marts.care_packages": "Per cared-for person with a community package (residential "
+                           "and nursing settings excluded, as in the evaluation) live at any "
+                           "time in the 365 days to year_ending, the extract date; the latest "
+                           "such package's reason and cost (Tables 14-17). "
+                           "carer_known_to_service: some carer of theirs has ever had a "
+                           "provider file.",
     "linkage.person_xref": "Every source person record and the person key it belongs to.",
     "linkage.person_key_history": "Keys retired by merges and the key that survived.",
     "linkage.caring_relationship": "Who cares for whom, resolved to person keys, with how "
