@@ -19,15 +19,14 @@ from linkage.model import PRIOR_MODEL, settings_hash
 
 
 def build_prior(records: int, seed: int) -> dict:
-    from linkage.cli_link import LinkSummary, _read, _records
+    from linkage.cli_link import LinkSummary, read_inputs
     from linkage.model import fit
     from synthetic import write_person_records
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_person_records(Path(tmp), records=records, seed=seed)
-        rows = [r for name in ("provider", "las", "gp")
-                for r in _read(folder / f"{name}.csv", LinkSummary())]
-    frame = _records([f"r{i}" for i in range(len(rows))], rows)
+        frame, _ = read_inputs([folder / f"{name}.csv" for name in ("provider", "las", "gp")],
+                               LinkSummary())
     settings = fit(frame, seed=seed)
     settings["carelink"] = {
         "prior": True,

@@ -199,19 +199,26 @@ def _load_usable_model(path: Path) -> tuple[dict, dict]:
     return settings, meta
 
 
-def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
-                   model: Path | None = None) -> LinkSummary:
-    """Link the inputs and write CLUSTERS.csv (and PAIRS.csv when asked)."""
-    summary = LinkSummary(files=len(inputs))
+def read_inputs(inputs: list[Path], summary: LinkSummary) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(canonical records keyed r0, r1, …; their source and record_id by the same keys) from
+    the input CSVs, problems noted in `summary`."""
     rows: list[dict] = []
     seen: dict[tuple[str, str], str] = {}
     for path in inputs:
         rows.extend(_read(Path(path), summary, seen))
     ids = [f"r{n}" for n in range(len(rows))]
-    records = _records(ids, rows)
     written = pd.DataFrame({"source": [r["source"] for r in rows],
                             "record_id": [r["record_id"] for r in rows]}, index=ids)
-    del rows  # a million raw rows are gigabytes, and only these two columns are needed again
+    # a million raw rows are gigabytes: only the records and these two columns outlive them
+    return _records(ids, rows), written
+
+
+def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
+                   model: Path | None = None) -> LinkSummary:
+    """Link the inputs and write CLUSTERS.csv (and PAIRS.csv when asked)."""
+    summary = LinkSummary(files=len(inputs))
+    records, written = read_inputs(inputs, summary)
+    ids = written.index.tolist()
     for target in (out, pairs):
         _check_writable(target)
     if model is not None:

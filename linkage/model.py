@@ -146,10 +146,13 @@ def comparisons() -> list[dict]:
     ]
 
 
+# The rule pairing records that share an NHS number: such pairs link below the threshold
+# too (`linkage.clusters.linked_mask`), so prediction fetches them whatever they score.
+NHS_RULE = "l.nhs_number = r.nhs_number"
 # Blocking rules for prediction: each catches matches the others miss (a typo in the
 # surname, a moved postcode, a missing date of birth).
 PREDICTION_BLOCKING = [
-    "l.nhs_number = r.nhs_number",
+    NHS_RULE,
     "l.date_of_birth = r.date_of_birth AND substr(l.last_name, 1, 2) = substr(r.last_name, 1, 2)",
     "l.postcode = r.postcode AND substr(l.first_name, 1, 1) = substr(r.first_name, 1, 1)",
     # Name alone grows with the square of the input (a common name and surname: 2.8M of the
@@ -164,7 +167,7 @@ PREDICTION_BLOCKING = [
 # person", which gives a different first name and a date of birth decades apart almost no
 # negative weight: exactly the partners, parents and children the model must keep apart.
 EM_BLOCKING = [
-    "l.nhs_number = r.nhs_number",
+    NHS_RULE,
     "l.first_name = r.first_name AND l.last_name = r.last_name "
     "AND l.date_of_birth = r.date_of_birth",
 ]
@@ -173,7 +176,7 @@ EM_BLOCKING = [
 M_FLOOR = 0.001
 UNTRAINED_BAYES_FACTOR = 3.0
 DETERMINISTIC_RULES = [
-    "l.nhs_number = r.nhs_number",
+    NHS_RULE,
     "l.first_name = r.first_name AND l.last_name = r.last_name "
     "AND l.date_of_birth = r.date_of_birth",
 ]
@@ -214,13 +217,6 @@ def splink_input(records: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-# DuckDB may use this much memory before it spills to its temporary directory. Splink's
-# default in-memory connection may take 80% of the machine; a bound keeps `carelink link` at a
-# million records inside an 8 GB box (Python's own frames come on top of it). Set by
-# CARELINK_DUCKDB_MEMORY_LIMIT (DuckDB syntax, e.g. "12GB"; default 4GB, carelink.config).
-# The prediction rule pairing records that share an NHS number: such pairs link below the
-# threshold too (`linkage.clusters.linked_mask`), so they are fetched whatever they score.
-NHS_RULE = "l.nhs_number = r.nhs_number"
 # Columns clustering and the guards read from a scored pair (`linked_mask`, `first_name_veto`,
 # the edges); fetching only these keeps a million-record prediction out of pandas.
 LINK_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight",
@@ -228,7 +224,12 @@ LINK_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight
 
 
 def duckdb_connection():
-    """An in-memory DuckDB with a memory bound and a temporary directory to spill to."""
+    """An in-memory DuckDB with a memory bound and a temporary directory to spill to.
+
+    Splink's default connection may take 80% of the machine; the bound
+    (CARELINK_DUCKDB_MEMORY_LIMIT, DuckDB syntax, default 4GB) keeps `carelink link` at a
+    million records inside an 8 GB box, Python's own frames included.
+    """
     import os
     import tempfile
 
@@ -271,19 +272,21 @@ def _rules(settings: dict) -> list[str]:
             for r in settings.get("blocking_rules_to_generate_predictions", [])]
 
 
-def _comparisons_scored(frame: pd.DataFrame, rules: list[str]) -> int:
-    """How many pairs `rules` generate over `splink_input` output (what a prediction without
-    a threshold scores)."""
+def _count_comparisons(frame: pd.DataFrame, rules: list[str]) -> list[dict]:
+    """Pairs each rule generates over `splink_input` output: rule, marginal, cumulative (the
+    last cumulative is what a prediction without a threshold scores)."""
     from splink import DuckDBAPI
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
     if not rules:
-        return 0
+        return []
     sdf = DuckDBAPI(duckdb_connection()).register(frame, dataset_display_name="records")
     with quiet_splink():
         counted = count_comparisons_from_blocking_rules(
             sdf, blocking_rules=rules, link_type="dedupe_only", record_sample_proportion=1.0)
-    return int(counted[-1]["cumulative_comparison_count"]) if counted else 0
+    return [{"rule": rule, "marginal": int(c.get("marginal_comparison_count") or 0),
+             "cumulative": int(c.get("cumulative_comparison_count") or 0)}
+            for rule, c in zip(rules, counted, strict=False)]
 
 
 def predict_links(records: pd.DataFrame, settings: dict, threshold: float | None
@@ -308,7 +311,8 @@ def predict_links(records: pd.DataFrame, settings: dict, threshold: float | None
         above = _fetch(linker.inference.predict(threshold_match_probability=inside,
                                                 warning_mode="never"),
                        f"match_probability >= {float(threshold)!r}")
-        scored = _comparisons_scored(frame, _rules(settings))
+        counts = _count_comparisons(frame, _rules(settings))
+        scored = counts[-1]["cumulative"] if counts else 0
         nhs_rules = [r for r in _rules(settings) if r == NHS_RULE]
         if not nhs_rules:
             return linker, above, scored
@@ -323,26 +327,7 @@ def predict_links(records: pd.DataFrame, settings: dict, threshold: float | None
 
 def blocking_counts(records: pd.DataFrame) -> list[dict]:
     """Comparisons each prediction blocking rule generates (marginal and cumulative)."""
-    from splink import DuckDBAPI
-    from splink.blocking_analysis import count_comparisons_from_blocking_rules
-
-    db = DuckDBAPI()
-    sdf = db.register(splink_input(records), dataset_display_name="records")
-    with quiet_splink():
-        counted = count_comparisons_from_blocking_rules(
-            sdf, blocking_rules=PREDICTION_BLOCKING, link_type="dedupe_only",
-            record_sample_proportion=1.0)
-    out = []
-    for rule, rec in zip(PREDICTION_BLOCKING, counted, strict=False):
-        data = rec if isinstance(rec, dict) else getattr(rec, "__dict__", {})
-        out.append({
-            "rule": rule,
-            "marginal": int(data.get("marginal_comparison_count",
-                                     getattr(rec, "marginal_comparison_count", 0)) or 0),
-            "cumulative": int(data.get("cumulative_comparison_count",
-                                       getattr(rec, "cumulative_comparison_count", 0)) or 0),
-        })
-    return out
+    return _count_comparisons(splink_input(records), PREDICTION_BLOCKING)
 
 
 def fit(records: pd.DataFrame, *, seed: int = 42) -> dict:

@@ -48,10 +48,14 @@ _FEMALE_WORDS = {"MRS", "MISS", "MS", "LADY", "WIFE", "MOTHER", "MUM", "DAUGHTER
                  "GRANDMOTHER", "NAN", "AUNT", "NIECE", "GRANDDAUGHTER"}
 _MALE_WORDS = {"MR", "SIR", "MASTER", "HUSBAND", "FATHER", "DAD", "SON", "BROTHER",
                "GRANDFATHER", "GRANDSON", "UNCLE", "NEPHEW"}
-# Words a free-text "name" made only of says who the person is to the patient, not their name
-_RELATION_WORDS = _FEMALE_WORDS | _MALE_WORDS | {
+# Words that say who a person is to their carer, not what they are called: a free text made
+# only of these (and titles and fillers) names nobody, and a first name that is one is no
+# name (a provider's `Mum`, a SystmOne forename `Wife`). `NAN` is also a given name.
+_RELATION_WORDS = (_FEMALE_WORDS | _MALE_WORDS | {
     "PARTNER", "SPOUSE", "PARENT", "PARENTS", "CHILD", "FRIEND", "NEIGHBOUR", "RELATIVE",
-    "GRANDPARENT", "GRANDCHILD", "SIBLING", "MY", "HIS", "HER", "THEIR", "THE", "AND", "OF"}
+    "GRANDPARENT", "GRANDCHILD", "SIBLING", "MUMMY", "DADDY", "GRANDMA", "GRANDAD",
+    "GRANDDAD", "GRANDPA", "GRANNY"}) - _TITLES
+_FILLER_WORDS = {"MY", "HIS", "HER", "THEIR", "THE", "AND", "OF"}
 
 
 @lru_cache(maxsize=1)
@@ -249,7 +253,7 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
         return None, None
     raw = _BRACKETED.sub(" ", raw)
     plain = set(re.sub(r"[^A-Z ]", " ", raw.upper()).split())
-    if plain <= _TITLES | _RELATION_WORDS:  # `wife`, `my son`, `Mum`: a relationship, no name
+    if plain <= _TITLES | _RELATION_WORDS | _FILLER_WORDS:  # `wife`, `my son`: nobody named
         return None, None
     if "," in raw:
         surname_part, _, given_part = raw.partition(",")
@@ -408,18 +412,11 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return correct_first_name_slips(correct_swapped_names(frame))
 
 
-# First names that only say who the person is to their carer: a provider's `Mum`, a
-# SystmOne forename `Wife`. (`NAN` is left out: it is also a given name.)
-_RELATION_FIRST_NAMES = (_FEMALE_WORDS | _MALE_WORDS | {
-    "PARTNER", "SPOUSE", "MUMMY", "DADDY", "GRANDMA", "GRANDAD", "GRANDDAD", "GRANDPA",
-    "GRANNY"}) - _TITLES - {"NAN"}
-
-
 def cared_for_first_name(value: object) -> tuple[str | None, str | None]:
     """(first name, sex) of a cared-for person's recorded first name: a relationship word
     is no name (`Dad` → (None, "M")); a name gives (name, None)."""
     first = first_word(normalise_name(value))
-    if first in _RELATION_FIRST_NAMES:
+    if first in _RELATION_WORDS and first != "NAN":
         return None, free_text_sex(first)
     return first, None
 
