@@ -237,7 +237,7 @@ def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
                                   "match_weight"])
     if len(records) >= 2:
         try:
-            _, _, scored, n_scored = predict_pairs(records, settings, threshold)
+            scored, n_scored = predict_pairs(records, settings, threshold)
         except Exception as exc:
             if model is None:
                 raise

@@ -46,17 +46,19 @@ class ClusterResult:
     optout_edges_removed: int = 0
     guard_actions: list[dict] = field(default_factory=list)
     context_links: int = 0  # links added by the relationship-context step
+    forced_links: int = 0  # LAS merges joined whatever the scores
 
 
-def predict_pairs(records: pd.DataFrame, settings: dict, threshold: float | None):
-    """(linker, None, scored pairs as pandas, how many pairs were scored).
+def predict_pairs(records: pd.DataFrame, settings: dict, threshold: float | None
+                  ) -> tuple[pd.DataFrame, int]:
+    """(scored pairs as pandas, how many pairs were scored).
 
     With a threshold only the pairs `linked_mask` may accept leave DuckDB (see
     `linkage.model.predict_links`: at a million records the full prediction does not fit in
     memory); without one, every scored pair (a threshold sweep scores once).
     """
-    linker, pairs, scored = predict_links(records, settings, threshold)
-    return linker, None, pairs, scored
+    _, pairs, scored = predict_links(records, settings, threshold)
+    return pairs, scored
 
 
 def linked_mask(pairs: pd.DataFrame, threshold: float) -> pd.Series:
@@ -298,27 +300,31 @@ def las_merge_links(staged: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
     return sorted(set(links))
 
 
-def _suspect_clusters(out: pd.DataFrame, info: pd.DataFrame,
-                      cannot: dict[str, set[str]]) -> set[str]:
+def _suspect_clusters(out: pd.DataFrame, info: pd.DataFrame, cannot: dict[str, set[str]],
+                      cluster_of: dict[str, str]) -> set[str]:
     """Clusters that might break a rule, found with group-bys: a superset of those
     `_violations` condemns (two NHS numbers, dates of birth over two years apart, an opt-out
     with an LAS or GP record, a record naming another). Checking every cluster one by one
     cost a millisecond each, minutes at a million records."""
-    frame = info.loc[out["source_record_key"]].reset_index(drop=True)
+    columns = ["source_record_key", "nhs_number", "date_of_birth",
+               "information_sharing_declined"]
+    frame = info.loc[out["source_record_key"], columns].reset_index(drop=True)
     frame["cluster_id"] = out["cluster_id"].to_numpy()
     frame["_dob"] = pd.to_datetime(frame["date_of_birth"], errors="coerce", format="%Y-%m-%d")
     frame["_declined"] = frame["information_sharing_declined"].astype(bool)
     frame["_shared"] = ~frame["source_record_key"].astype(str).str.startswith("provider:")
-    frame["_cannot"] = frame["source_record_key"].map(lambda k: bool(cannot.get(k)))
     grouped = frame.groupby("cluster_id")
     stats = pd.DataFrame({
         "size": grouped.size(), "nhs": grouped["nhs_number"].nunique(),
         "spread": (grouped["_dob"].max() - grouped["_dob"].min()).dt.days,
-        "declined": grouped["_declined"].any(), "shared": grouped["_shared"].any(),
-        "cannot": grouped["_cannot"].any()})
+        "declined": grouped["_declined"].any(), "shared": grouped["_shared"].any()})
+    # Most records have some cannot-link partner (a carer and the people on their file); a
+    # cluster is suspect only when it holds both ends of one.
+    both_ends = {c for a, others in cannot.items() if (c := cluster_of.get(a)) is not None
+                 and any(cluster_of.get(b) == c for b in others)}
     suspect = (stats["size"] > 1) & (
         (stats["nhs"] > 1) | (stats["spread"].fillna(0) > MAX_DOB_SPREAD_DAYS)
-        | (stats["declined"] & stats["shared"]) | stats["cannot"])
+        | (stats["declined"] & stats["shared"]) | stats.index.isin(both_ends))
     return set(stats.index[suspect])
 
 
@@ -327,10 +333,10 @@ def repair_clusters(out: pd.DataFrame, edges: pd.DataFrame, info: pd.DataFrame,
     """Re-cluster each cluster that breaks a rule (`constrained_clusters`), updating `out`
     in place; returns what was done. Only suspect clusters are examined, and each one's
     edges are found by a lookup rather than a scan of every edge."""
-    suspects = _suspect_clusters(out, info, cannot)
+    cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
+    suspects = _suspect_clusters(out, info, cannot, cluster_of)
     if not suspects:
         return []
-    cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
     edge_cluster = edges["unique_id_l"].map(cluster_of)
     in_suspect = edge_cluster.isin(suspects).to_numpy()
     edges_of = dict(tuple(edges[in_suspect].groupby(edge_cluster[in_suspect])))
@@ -383,7 +389,7 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
         return ClusterResult(pd.DataFrame({"source_record_key": keys, "cluster_id": keys}),
                              pd.DataFrame(), 0)
     if scored is None:
-        _, _, scored_pairs, n_scored = predict_pairs(records, settings, threshold)
+        scored_pairs, n_scored = predict_pairs(records, settings, threshold)
     else:
         scored_pairs, n_scored = scored
     pairs = scored_pairs[linked_mask(scored_pairs, threshold)].reset_index(drop=True)
@@ -431,21 +437,36 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
         mentions = caring_mentions(records)
     cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
     links = context_links(records, cluster_of, mentions, dobs_compatible)
-    taken = merge_context_links(out, links, info, cannot)
+    taken = merge_context_links(out, links, info, cannot, cluster_of)
     if taken:
         log.info("relationship context added %d links", taken)
-    return ClusterResult(out, pairs, n_scored, optout_removed, actions, context_links=taken)
+    return ClusterResult(out, pairs, n_scored, optout_removed, actions, context_links=taken,
+                         forced_links=len(forced))
+
+
+def cluster_staged(records: pd.DataFrame, staged: dict[str, pd.DataFrame], settings: dict,
+                   threshold: float, scored: tuple[pd.DataFrame, int] | None = None
+                   ) -> ClusterResult:
+    """`cluster_records` with everything the staged sources say: LAS merges forced, the
+    sources' own cannot-links, every caring mention (LAS relationships included). The
+    nightly and training both call this, so a candidate is judged as the night would run."""
+    return cluster_records(records, settings, threshold, forced=las_merge_links(staged),
+                           cannot=cannot_link(records, staged),
+                           mentions=caring_mentions(records, staged), scored=scored)
 
 
 def merge_context_links(out: pd.DataFrame, links: list[tuple[str, str, int]],
-                        info: pd.DataFrame, cannot: dict[str, set[str]]) -> int:
+                        info: pd.DataFrame, cannot: dict[str, set[str]],
+                        cluster_of: dict[str, str]) -> int:
     """Join the clusters of context-linked records, strongest first, when the joined cluster
     still obeys every rule (the same test the repair uses). Updates `out` in place and
-    returns how many links were taken."""
+    returns how many links were taken. `cluster_of` is `out` as a dict; only the clusters a
+    link touches are examined."""
     if not links:
         return 0
-    members = out.groupby("cluster_id")["source_record_key"].apply(list).to_dict()
-    cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
+    touched = {cluster_of[k] for a, b, _ in links for k in (a, b)}
+    members = (out[out["cluster_id"].isin(touched)]
+               .groupby("cluster_id")["source_record_key"].apply(list).to_dict())
     groups: dict[str, _Group] = {}
     for cid, keys in members.items():
         group = _group_for(info.loc[keys[0]], cannot.get(keys[0], set()))
@@ -470,5 +491,5 @@ def merge_context_links(out: pd.DataFrame, links: list[tuple[str, str, int]],
         groups[keep].absorb(groups[gone])
         taken += 1
     if taken:
-        out["cluster_id"] = out["cluster_id"].map(lambda c: find(c))
+        out["cluster_id"] = out["cluster_id"].map(lambda c: find(c) if c in parent else c)
     return taken

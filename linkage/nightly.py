@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from linkage.clusters import cannot_link, cluster_records, las_merge_links
-from linkage.context import caring_mentions
+from linkage.clusters import cluster_staged
 from linkage.ig_report import IgReportInputs, write_ig_report
 from linkage.keys import assign_keys
 from linkage.model import current_model, load_model, model_threshold, train_model
@@ -93,10 +92,7 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     records = person_records(staged)
     settings, meta, version = resolve_model(records, Path(models_dir), extract_date)
     threshold = model_threshold(meta)
-    forced = las_merge_links(staged)
-    result = cluster_records(records, settings, threshold, forced=forced,
-                             cannot=cannot_link(records, staged),
-                             mentions=caring_mentions(records, staged))
+    result = cluster_staged(records, staged, settings, threshold)
     prev_xref = (previous or {}).get("person_xref")
     keys = assign_keys(result.clusters, prev_xref, secret=secret, run_id=run_id,
                        issued_on=extract_date.isoformat())
@@ -129,7 +125,7 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
         model_meta=meta, settings=settings, records=records, xref=keys.xref,
         previous_xref=prev_xref, linked_pairs=result.pairs,
         guard_actions=result.guard_actions,
-        optout_edges_removed=result.optout_edges_removed, forced_links=len(forced),
+        optout_edges_removed=result.optout_edges_removed, forced_links=result.forced_links,
         context_links=result.context_links, staged=staged, keys_new=keys.keys_new,
         keys_retired=keys.keys_retired), report_dir)
     log.info("linkage run %s: %s", run_id, outcome.summary())

@@ -15,8 +15,6 @@ from pathlib import Path
 import pandas as pd
 
 from linkage import clusters as _clusters
-from linkage.clusters import cannot_link, cluster_records, las_merge_links
-from linkage.context import caring_mentions
 from linkage.evaluate import evaluate_links, truth_inputs
 from linkage.model import load_model, model_threshold, train_model
 from linkage.records import person_records
@@ -48,16 +46,6 @@ def _size_distribution(clusters: pd.DataFrame) -> dict[str, int]:
     return {b: int(counts.get(b, 0)) for b in _SIZE_BUCKETS}
 
 
-def _link(records: pd.DataFrame, staged: dict[str, pd.DataFrame], settings: dict,
-          threshold: float, scored: tuple[pd.DataFrame, int] | None = None
-          ) -> _clusters.ClusterResult:
-    """Cluster exactly as the nightly does (forced LAS merges, source cannot-links, guards,
-    relationship context)."""
-    return cluster_records(records, settings, threshold, forced=las_merge_links(staged),
-                           cannot=cannot_link(records, staged),
-                           mentions=caring_mentions(records, staged), scored=scored)
-
-
 def _scores(result: _clusters.ClusterResult, records: pd.DataFrame,
             truth_dir: Path | None) -> dict:
     out = {
@@ -86,8 +74,9 @@ def evaluate_candidate(model_path: Path, staged: dict[str, pd.DataFrame],
     settings, meta = load_model(Path(model_path))
     records = person_records(staged)
     threshold = model_threshold(meta)
+    result = _clusters.cluster_staged(records, staged, settings, threshold)
     evaluation = {"threshold": threshold, "with_truth": truth_dir is not None,
-                  **_scores(_link(records, staged, settings, threshold), records, truth_dir)}
+                  **_scores(result, records, truth_dir)}
     _update_metadata(model_path, evaluation=evaluation)
     return evaluation
 
@@ -104,10 +93,10 @@ def threshold_sweep(model_path: Path, staged: dict[str, pd.DataFrame], truth_dir
     inputs = truth_inputs(Path(truth_dir), records)
     # Score once at the lowest threshold; each threshold then clusters a subset of the same
     # pairs, exactly as the nightly would at that threshold.
-    _, _, pairs, n_scored = _clusters.predict_pairs(records, settings, min(thresholds))
+    pairs, n_scored = _clusters.predict_pairs(records, settings, min(thresholds))
     rows = []
     for t in thresholds:
-        result = _link(records, staged, settings, t, scored=(pairs, n_scored))
+        result = _clusters.cluster_staged(records, staged, settings, t, scored=(pairs, n_scored))
         predicted = result.clusters.rename(columns={"cluster_id": "person_key"})
         ev = evaluate_links(predicted, **inputs)
         overall = ev["pairwise"]["overall"]
