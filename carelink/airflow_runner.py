@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from carelink.config import PROJECT_ROOT, Settings
+from carelink.errors import driver_reason
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,9 @@ def ensure_warehouse(settings: Settings) -> None:
     except sa.exc.OperationalError as exc:
         # Before any task starts: a locked DuckDB file (another process has it open) or a
         # PostgreSQL server that refuses us should read as one line, not a traceback.
-        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
         raise WarehouseUnavailable(
             f"cannot open the warehouse at {warehouse.describe_url(settings.warehouse_url)}: "
-            f"{reason}") from exc
+            f"{driver_reason(exc)}") from exc
     finally:
         engine.dispose()
 

@@ -30,3 +30,13 @@ class ExtractRejected(BadDataError):
 
 class GateBlocked(BadDataError):
     """A critical expectation failed for the source's extract."""
+
+
+def driver_reason(exc: BaseException) -> str:
+    """A database driver's own first line (`database disk image is malformed`), which names
+    the problem and not the credentials; its type alone when it has no text. Takes a
+    SQLAlchemy error (its `orig`) or the driver's exception itself."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    text = lines[0] if lines else ""
+    return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__

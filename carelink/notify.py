@@ -120,3 +120,12 @@ def on_task_failure(context: dict[str, Any]) -> None:
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - configured URL
     except Exception as exc:  # noqa: BLE001
         log.warning("failure alert to the configured webhook did not go through: %s", exc)
+
+
+# Every carelink DAG's tasks report through these (default_args: **TASK_CALLBACKS).
+TASK_CALLBACKS = {
+    "on_failure_callback": on_task_failure,
+    "on_success_callback": on_task_success,
+    "on_skipped_callback": on_task_skipped,
+    "on_retry_callback": on_task_retry,
+}

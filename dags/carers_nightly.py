@@ -48,7 +48,7 @@ from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryActi
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from carelink import pipeline
-from carelink.notify import on_task_failure, on_task_retry, on_task_skipped, on_task_success
+from carelink.notify import TASK_CALLBACKS
 
 SOURCES = ("provider", "las", "gp")
 STAGED_ASSETS = {s: Asset(f"carelink://warehouse/staging/{s}") for s in SOURCES}
@@ -76,10 +76,7 @@ default_args = {
     "retry_delay": timedelta(minutes=2),
     "retry_policy": TRANSIENT_RETRY_POLICY,
     "execution_timeout": timedelta(minutes=30),
-    "on_failure_callback": on_task_failure,
-    "on_success_callback": on_task_success,
-    "on_skipped_callback": on_task_skipped,
-    "on_retry_callback": on_task_retry,
+    **TASK_CALLBACKS,
 }
 
 

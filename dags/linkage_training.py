@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, get_current_context, task
 
 from carelink import pipeline
-from carelink.notify import on_task_failure, on_task_retry, on_task_skipped, on_task_success
+from carelink.notify import TASK_CALLBACKS
 
 
 @dag(
@@ -36,10 +36,7 @@ from carelink.notify import on_task_failure, on_task_retry, on_task_skipped, on_
         "retries": 2,
         "retry_delay": timedelta(minutes=5),
         "execution_timeout": timedelta(hours=2),
-        "on_failure_callback": on_task_failure,
-        "on_success_callback": on_task_success,
-        "on_skipped_callback": on_task_skipped,
-        "on_retry_callback": on_task_retry,
+        **TASK_CALLBACKS,
     },
     doc_md=__doc__,
 )

@@ -31,7 +31,6 @@ SOURCE = "cross_source"
 SERVICE_CONTACT_MOSTLY = 0.8  # below this agreement the LAS recording is worth a warning
 RECORDED_CONTACT = frozenset({"Yes"})  # LAS values that say the carer is in touch
 CARER_ASSESSMENTS = frozenset({"Carer assessment", "Carer assessment by carers service"})
-CARING_TYPES = frozenset({"Informal carer", "Main informal carer"})
 
 
 @dataclass

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import html
 import json
-import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,9 +28,9 @@ import pandas as pd
 
 from carelink.codelists import practices
 from carelink.identity import age_band
-from linkage.clusters import MAX_DOB_SPREAD_DAYS, dobs_compatible
-
-log = logging.getLogger(__name__)
+from linkage.clusters import MAX_DOB_SPREAD_DAYS, _as_date, dobs_compatible
+from linkage.context import caring_mentions
+from linkage.model import blocking_rules
 
 REPORT_HTML = "linkage_report.html"
 REPORT_JSON = "linkage_report.json"
@@ -171,8 +170,7 @@ def method(inputs: IgReportInputs) -> dict:
                   if not lvl.get("is_null_level")]
         comparisons.append({"comparison": comp.get("output_column_name"),
                             "levels": levels})
-    rules = [r["blocking_rule"] if isinstance(r, dict) else str(r)
-             for r in settings.get("blocking_rules_to_generate_predictions", [])]
+    rules = blocking_rules(settings)
     meta = inputs.model_meta
     return {"model_version": inputs.model_version,
             "approved_by": meta.get("approved_by"), "approved_at": meta.get("approved_at"),
@@ -265,8 +263,7 @@ def _attributes(inputs: IgReportInputs, frame: pd.DataFrame) -> pd.DataFrame:
         or (practice_district.get(k.split(":")[1]) if k.startswith("gp:") else None)
         for k, c in zip(keys, frame["carer_ref"], strict=True)]
     out["ethnicity"] = [ethnicity.get(k) for k in keys]
-    out["age_band"] = [age_band(_as_date(d), inputs.run_date) if d is not None and d == d
-                       else None for d in frame["date_of_birth"]]
+    out["age_band"] = [age_band(_as_date(d), inputs.run_date) for d in frame["date_of_birth"]]
     out["sex"] = frame["sex"].to_numpy()
     return out
 
@@ -294,22 +291,8 @@ def implausible_links(inputs: IgReportInputs, frame: pd.DataFrame) -> dict:
     two_nhs = int((valid.groupby("person_key")["nhs_number"].nunique() > 1).sum())
     incompatible, slips = _dob_conflicts(frame)
     key_of = dict(zip(frame["source_record_key"], frame["person_key"], strict=True))
-    self_care = 0
-    for key, source, role, carer_ref in frame[["source_record_key", "source", "role",
-                                               "carer_ref"]].itertuples(index=False):
-        if role != "cared_for":
-            continue
-        carer = (f"provider:carer:{carer_ref}" if source == "provider"
-                 else key.rsplit(":cared_for:", 1)[0])
-        if key_of.get(carer) is not None and key_of.get(carer) == key_of.get(key):
-            self_care += 1
-    rels = inputs.staged.get("las_person_relationship")
-    if rels is not None and len(rels):
-        for a, b in zip(rels["person_id"], rels["related_person_id"], strict=True):
-            if pd.notna(a) and pd.notna(b):
-                ka, kb = key_of.get(f"las:{int(a)}"), key_of.get(f"las:{int(b)}")
-                if ka is not None and ka == kb:
-                    self_care += 1
+    self_care = sum(1 for carer, cared in caring_mentions(inputs.records, inputs.staged)
+                    if key_of.get(carer) is not None and key_of.get(carer) == key_of.get(cared))
     return {"persons_with_two_valid_nhs_numbers": two_nhs,
             "persons_with_incompatible_dates_of_birth": incompatible,
             "persons_with_dobs_over_2_years_apart_by_one_keying_slip": slips,
@@ -331,15 +314,6 @@ def _dob_conflicts(frame: pd.DataFrame) -> tuple[int, int]:
         else:
             incompatible += 1
     return incompatible, slips
-
-
-def _as_date(value: object) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def cluster_sizes(frame: pd.DataFrame) -> list[dict]:

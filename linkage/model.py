@@ -266,7 +266,7 @@ def _fetch(predictions, where: str = "TRUE") -> pd.DataFrame:
     return rel.filter(where).select(*cols).df()
 
 
-def _rules(settings: dict) -> list[str]:
+def blocking_rules(settings: dict) -> list[str]:
     """The prediction blocking rules of a settings dict, as SQL text."""
     return [r["blocking_rule"] if isinstance(r, dict) else str(r)
             for r in settings.get("blocking_rules_to_generate_predictions", [])]
@@ -311,9 +311,9 @@ def predict_links(records: pd.DataFrame, settings: dict, threshold: float | None
         above = _fetch(linker.inference.predict(threshold_match_probability=inside,
                                                 warning_mode="never"),
                        f"match_probability >= {float(threshold)!r}")
-        counts = _count_comparisons(frame, _rules(settings))
+        counts = _count_comparisons(frame, blocking_rules(settings))
         scored = counts[-1]["cumulative"] if counts else 0
-        nhs_rules = [r for r in _rules(settings) if r == NHS_RULE]
+        nhs_rules = [r for r in blocking_rules(settings) if r == NHS_RULE]
         if not nhs_rules:
             return linker, above, scored
         nhs_linker = _linker(frame, {**settings,

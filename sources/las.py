@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from carelink import codelists
-from carelink.errors import ExtractRejected, SourceError
+from carelink.errors import ExtractRejected, SourceError, driver_reason
 from carelink.identity import (
     DateFormatError,
     clean_text,
@@ -131,7 +131,7 @@ def extract(
     except SourceError:
         raise
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DBAPIError) as exc:
-        raise SourceError(f"LAS database {where} unreachable: {_db_reason(exc)}") from exc
+        raise SourceError(f"LAS database {where} unreachable: {driver_reason(exc)}") from exc
     finally:
         engine.dispose()
 
@@ -204,7 +204,7 @@ def _read_view(
             raise
         conn.rollback()
         raise ExtractRejected(SOURCE, f"LAS database {where}: view {view} not readable "
-                              f"({_db_reason(exc)})") from exc
+                              f"({driver_reason(exc)})") from exc
     missing = [c for c in _VIEW_COLUMNS[view] if c not in present]
     if missing:
         raise ExtractRejected(SOURCE, f"LAS database {where}: view {view} lacks column(s) "
@@ -236,15 +236,6 @@ def _check_sqlite_file(las_url: str, where: str) -> None:
         return
     if not Path(database).is_file():
         raise SourceError(f"LAS database {where}: file not found")
-
-
-def _db_reason(exc: sa_exc.DBAPIError) -> str:
-    """The driver's own first line (`database disk image is malformed`), which names the
-    problem and not the credentials; its type alone when it has no text."""
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    text = lines[0] if lines else ""
-    return f"{type(orig).__name__}: {text[:200]}" if text else type(orig).__name__
 
 
 def _is_connection_error(exc: sa_exc.DBAPIError) -> bool:

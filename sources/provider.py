@@ -77,9 +77,6 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-# Identifier columns (every quarantine reason names a column, never a value).
-_IDENTIFIER_COLUMNS = frozenset({"nhs_number", "postcode", "first_name", "last_name",
-                                 "address_line_1", "phone", "email"})
 # Kept inside datetime64[ns] range (1677..2262) so any pandas version can hold the column.
 _MIN_TS, _MAX_TS = datetime(1678, 1, 1), datetime(2262, 1, 1)
 _INT64_MAX = 2**63 - 1

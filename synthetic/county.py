@@ -54,7 +54,6 @@ class ProviderCounty:
     rng: random.Random
     world: World
     provider: provider_writer.ProviderWorld
-    practices_by_district: dict[str, list[str]]
 
 
 def build_provider_county(*, carers: int, seed: int, last_night: date,
@@ -71,7 +70,7 @@ def build_provider_county(*, carers: int, seed: int, last_night: date,
     n, biased = practitioner_counts(carers, biased_practitioners)
     pw = provider_writer.build_provider(rng, world, biased_practitioners=biased,
                                         n_practitioners=n)
-    return ProviderCounty(rng, world, pw, by_district)
+    return ProviderCounty(rng, world, pw)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from carelink.codelists import Practice
 from synthetic.noise import mention, mistype_nhs
-from synthetic.world import Caring, Person, World, add_months, rand_date, stable_fraction
+from synthetic.world import Caring, Person, World, add_months, stable_fraction
 
 EMIS_COLUMNS = ["NHS Number", "Title", "First Name", "Surname", "Date of Birth", "Sex",
                 "Postcode", "Carer Code", "Carer Code Term", "Date Recorded",
@@ -284,13 +284,9 @@ def stale_truth(world: World, row: dict) -> dict:
     sources say): the upper bound of what carelink can find."""
     month = date.fromisoformat(row["snapshot_month"])
     last_review = date.fromisoformat(row["last_review"] or row["date_recorded"])
-    overdue = not row["ceased"] and last_review < add_months(month, -24)
+    overdue = last_review < add_months(month, -24)  # by the dates alone, ceased or not
     return {"true_reasons": ",".join(patient_stale_truth(world, [row])),
             "true_review_overdue": overdue}
-
-
-def random_month_day(rng: random.Random, month: date) -> date:
-    return rand_date(rng, month, add_months(month, 1) - timedelta(days=1))
 
 
 def patient_stale_truth(world: World, rows: list[dict]) -> list[str]:
