@@ -26,6 +26,8 @@ from synthetic.names import (
 
 WORLD_START = date(2020, 9, 1)
 LEGACY_COHORTS_UNTIL = date(2022, 6, 1)
+OLDEST_AGE = 100.0  # birth_date adds up to a year, so nobody generated is over 100
+OLDEST_CARER_AGE = 88.0
 
 DISTRICT_WEIGHTS = {
     "Breckland": 12, "Broadland": 12, "Great Yarmouth": 11, "King's Lynn and West Norfolk": 23,
@@ -223,6 +225,21 @@ class PeopleFactory:
         )
 
 
+def adult_age(age: float, *, oldest: float = OLDEST_AGE) -> float:
+    """An age drawn past either end of adult life, folded back inside it.
+
+    Clamping piled about 4% of a county onto one birth year (everyone "101", the parents of
+    carers in their seventies) and another 1% onto 18: no register looks like that, and a
+    spike makes dates of birth agree between strangers far more often than real ones do.
+    Folding spreads them over the last dozen years of life and the first few adult ones
+    without another random draw, so the rest of a seeded county is unchanged."""
+    if age > oldest:
+        return oldest - (age - oldest) % 12
+    if age < 18.0:
+        return 18.0 + (18.0 - age) % 5
+    return age
+
+
 def birth_date(rng: random.Random, age: float, on: date) -> date:
     days = int(age * 365.25) + rng.randrange(365)
     return on - timedelta(days=days)
@@ -283,7 +300,7 @@ def build_world(rng: random.Random, *, provider_carers: int, end: date,
         else:
             referral = None
             started = rand_date(rng, date(2006, 1, 1), end - timedelta(days=30))
-        carer_age = min(max(rng.gauss(61, 13), 18), 88)
+        carer_age = adult_age(rng.gauss(61, 13), oldest=OLDEST_CARER_AGE)
         carer_sex = "F" if rng.random() < 0.71 else "M"
         carer = factory.person(carer_sex, birth_date(rng, carer_age, referral or end))
         if membership.las and membership.provider is False and rng.random() < 0.1:
@@ -348,11 +365,9 @@ def _cared_for_person(rng: random.Random, factory: PeopleFactory, world: World, 
             lives_with = True
     elif relationship == "Parent":  # the carer is the parent of an adult child
         sex = "M" if rng.random() < 0.6 else "F"
-        age = max(18.0, carer_age - rng.gauss(30, 6))
+        age = carer_age - rng.gauss(30, 6)
         same_surname = rng.random() < 0.9
         lives_with = rng.random() < 0.8
-        if age < 18.5 and carer_age < 40:
-            age = 18.5
     elif relationship == "Sibling":
         sex = rng.choice("FM")
         age = carer_age + rng.gauss(0, 5)
@@ -363,7 +378,7 @@ def _cared_for_person(rng: random.Random, factory: PeopleFactory, world: World, 
         age = carer_age + rng.gauss(10, 12)
         same_surname = relationship == "Other relative" and rng.random() < 0.4
         lives_with = rng.random() < 0.2
-    age = min(max(age, 18.0), 101.0)
+    age = adult_age(age)
     person = factory.person(
         sex, birth_date(rng, age, end), surname=carer.last_name if same_surname else None,
         first_name=first_name, near=carer if lives_with else None,

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import sqlite3
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -14,8 +15,10 @@ import pytest
 
 from synthetic import generate_county, write_person_records
 from synthetic.calibration import check
+from synthetic.county import build_provider_county
 from synthetic.gp import EMIS_COLUMNS, SYSTMONE_COLUMNS
 from synthetic.provider import FILES
+from synthetic.world import age_on
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +151,15 @@ def test_practitioners_carry_realistic_caseloads(county) -> None:
     practitioners = list(csv.DictReader((out / "truth" / "practitioners.csv").open()))
     assert len(practitioners) == 5  # 600 carers: the minimum service
     assert sum(p["optimistic"] == "True" for p in practitioners) == 1
+
+
+def test_ages_have_no_spike_at_either_end() -> None:
+    # Real registers thin out towards 100 and start at 18; a clamp once put 4% of a county
+    # on one birth year, which made strangers' dates of birth agree far too often.
+    night = date(2026, 11, 22)
+    people = build_provider_county(carers=3000, seed=5, last_night=night).world.people
+    ages = Counter(age_on(p, night) for p in people)
+    assert min(ages) >= 18 and max(ages) <= 100
+    for age, n in ages.items():
+        near = [ages[a] for a in (age - 2, age - 1, age + 1, age + 2) if a in ages]
+        assert n <= 2 * sum(near) / len(near), (age, n, near)
