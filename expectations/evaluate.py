@@ -15,7 +15,6 @@ optimistic practitioners flagged, and nobody in a county generated without one.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -49,34 +48,6 @@ class StaleAccuracy:
                 f"({self.flagged_truly_stale}/{self.flagged} flagged truly stale), recall "
                 f"{self.recall:.4f} ({self.found_with_evidence}/{self.stale_with_evidence} "
                 f"stale entries with evidence in some source; {self.stale} truly stale)")
-
-
-def stage_and_link(county_dir: Path, *, extract_date: date, work_dir: Path,
-                   models_dir: Path | None = None) -> tuple[dict[str, pd.DataFrame], Path]:
-    """Stage one night of a generated county and link it as the nightly does (fresh secret,
-    no previous night; a bootstrap model is trained in `models_dir` when none is approved).
-    Returns the staged tables and the linkage folder `check_night` reads."""
-    import warehouse
-    from carelink.config import Settings
-    from carelink.pipeline import stage_night
-    from linkage.nightly import link_night
-
-    county_dir, work_dir = Path(county_dir), Path(work_dir)
-    settings = Settings.from_env({"CARELINK_DATA_DIR": str(work_dir)},
-                                 landing_dir=county_dir / "landing")
-    outcome = stage_night(settings, extract_date)
-    if outcome.errors:
-        raise RuntimeError(f"staging failed: {outcome.errors}")
-    engine = warehouse.make_engine(settings.warehouse_url)
-    try:
-        staged = warehouse.read_staging(engine)
-    finally:
-        engine.dispose()
-    linkage_dir = work_dir / "linkage"
-    link_night(staged, {}, models_dir=Path(models_dir or work_dir / "models"),
-               secret=secrets.token_hex(32), run_id=f"evaluate__{extract_date}",
-               extract_date=extract_date, out_dir=linkage_dir, report_dir=work_dir / "report")
-    return staged, linkage_dir
 
 
 def flagged_entries(restricted_dir: Path) -> pd.DataFrame:
@@ -126,9 +97,12 @@ def stale_register_accuracy(county_dir: Path, *, extract_date: date, work_dir: P
     the truth's person keys instead of the night's linkage}. The second is the check's upper
     bound: the gap between the two is what the linkage misses, not the check.
     """
+    from linkage.evaluate import link_county
+
     county_dir, work_dir = Path(county_dir), Path(work_dir)
-    staged, linkage_dir = stage_and_link(county_dir, extract_date=extract_date,
-                                         work_dir=work_dir, models_dir=models_dir)
+    staged, _ = link_county(county_dir, extract_date=extract_date, work_dir=work_dir,
+                            models_dir=Path(models_dir or work_dir / "models"))
+    linkage_dir = work_dir / "linkage"
     truth = pd.read_csv(county_dir / "truth" / "gp_stale_entries.csv", dtype=str)
     perfect = truth_linkage(county_dir, staged, work_dir / "truth_linkage")
     return {name: _check_and_score(staged, folder, truth, extract_date=extract_date,

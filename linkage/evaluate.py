@@ -28,9 +28,12 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from linkage.nightly import LinkOutcome
 
 SCOPES = ("overall", "within_source", "across_source", "carers", "cared_for")
 _RESOLVED_ROLES = ("carer", "cared_for")
@@ -359,29 +362,45 @@ def stage_county(county_dir: Path, *, extract_date: date, work_dir: Path
     outcome = stage_night(settings, extract_date)
     if outcome.errors:
         raise RuntimeError(f"staging failed: {outcome.errors}")
-    return warehouse.read_staging(warehouse.make_engine(settings.warehouse_url))
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        return warehouse.read_staging(engine)
+    finally:
+        engine.dispose()
 
 
-def evaluate_county(county_dir: Path, *, extract_date: date, work_dir: Path,
-                    models_dir: Path) -> dict:
-    """Stage a generated county's night, link it as the nightly does, and score carelink and
-    the deterministic baseline against the county's truth.
+def link_county(county_dir: Path, *, extract_date: date, work_dir: Path, models_dir: Path
+                ) -> tuple[dict[str, pd.DataFrame], LinkOutcome]:
+    """Stage one night of a generated county and link it exactly as the nightly does, so that
+    what an evaluation scores is what a night produces.
 
-    The nightly runs with a fresh random secret and no previous night, so keys are new and
+    The night runs with a fresh random secret and no previous night, so keys are new and
     meaningless outside this run; the approved model in `models_dir` is used when there is
-    one, else a bootstrap model is trained there (as the nightly would).
+    one, else a bootstrap model is trained there (as the nightly would). The linkage folder
+    `expectations.nightly.check_night` reads is `work_dir / "linkage"`.
     """
-    from linkage.clusters import las_merge_links
-    from linkage.context import caring_mentions
     from linkage.nightly import link_night
-    from linkage.records import person_records
 
-    county_dir, work_dir = Path(county_dir), Path(work_dir)
+    work_dir = Path(work_dir)
     staged = stage_county(county_dir, extract_date=extract_date, work_dir=work_dir)
     outcome = link_night(staged, {}, models_dir=Path(models_dir),
                          secret=secrets.token_hex(32), run_id=f"evaluate__{extract_date}",
                          extract_date=extract_date, out_dir=work_dir / "linkage",
                          report_dir=work_dir / "report")
+    return staged, outcome
+
+
+def evaluate_county(county_dir: Path, *, extract_date: date, work_dir: Path,
+                    models_dir: Path) -> dict:
+    """Link a generated county's night as the nightly does (`link_county`) and score carelink
+    and the deterministic baseline against the county's truth."""
+    from linkage.clusters import las_merge_links
+    from linkage.context import caring_mentions
+    from linkage.records import person_records
+
+    county_dir = Path(county_dir)
+    staged, outcome = link_county(county_dir, extract_date=extract_date, work_dir=work_dir,
+                                  models_dir=models_dir)
     linked = pd.read_parquet(outcome.files["records"])
     records = person_records(staged)
     inputs = truth_inputs(county_dir / "truth", records)
