@@ -485,6 +485,13 @@ def simulate_endings(rng: random.Random, world: World, hazard_from: dict[str, da
             if t < years:
                 carer.died_on = start + timedelta(days=int(t * 365.25))
     for caring in world.carings:
+        # A sibling joins the care of a parent up to a year after the first carer, but a
+        # parent's death (drawn above from the first caring's start) may come sooner: the
+        # sibling then joined before it. A caring begun after the death would never end.
+        gone = [d for d in (caring.cared_for.died_on, caring.cared_for.residential_from) if d]
+        if gone and caring.started >= min(gone):
+            caring.started = min(gone) - timedelta(days=30 + caring.rid % 180)
+    for caring in world.carings:
         end_caring(caring)
         if caring.ended_on is None and caring.relationship != "Partner":
             t = rng.expovariate(0.02)

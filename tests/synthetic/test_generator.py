@@ -18,7 +18,7 @@ from synthetic.calibration import check
 from synthetic.county import build_provider_county
 from synthetic.gp import EMIS_COLUMNS, SYSTMONE_COLUMNS
 from synthetic.provider import FILES
-from synthetic.world import age_on
+from synthetic.world import age_on, simulate_endings
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,14 @@ def test_ages_have_no_spike_at_either_end() -> None:
     for age, n in ages.items():
         near = [ages[a] for a in (age - 2, age - 1, age + 1, age + 2) if a in ages]
         assert n <= 2 * sum(near) / len(near), (age, n, near)
+
+
+def test_no_caring_starts_after_the_cared_for_person_is_gone() -> None:
+    # A sibling joining a parent's care after the parent died made a caring that never ended
+    # by the death, and a truth the sources could not agree with.
+    built = build_provider_county(carers=3000, seed=5, last_night=date(2026, 11, 22))
+    simulate_endings(built.rng, built.world, built.provider.hazard_from)
+    late = [c.rid for c in built.world.carings
+            if any(d and c.started >= d for d in (c.cared_for.died_on,
+                                                  c.cared_for.residential_from))]
+    assert late == []
