@@ -86,9 +86,10 @@ def _statements(staged: dict[str, pd.DataFrame]) -> list[dict]:
 
 
 def _person_events(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
-                   ) -> tuple[dict[str, date], dict[str, date], dict[str, date]]:
-    """Per person key: earliest death, earliest move into residential/nursing care, and
-    earliest sustainment check recording the carer's own death."""
+                   ) -> tuple[dict[str, date], dict[str, date]]:
+    """Per person key: earliest death and earliest move into residential/nursing care (a
+    carer's own death reported by a sustainment check ends that file's caring through
+    `_statements`)."""
     death: dict[str, date] = {}
     residential: dict[str, date] = {}
 
@@ -105,13 +106,13 @@ def _person_events(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
         if (str(r.get("setting") or "").strip().lower() in INSTITUTIONAL_SETTINGS
                 and r.get("person_id") is not None):
             earliest(residential, f"las:{int(r['person_id'])}", _d(r.get("start_date")))
-    return death, residential, {}
+    return death, residential
 
 
 def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataFrame:
     """One row per (carer_key, cared_for_key) with sources, first_seen and the ending."""
     key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=True))
-    death, residential, _ = _person_events(staged, key_of)
+    death, residential = _person_events(staged, key_of)
     merged: dict[tuple[str, str], dict] = {}
     for st in _statements(staged):
         carer, cared = key_of.get(st["carer"]), key_of.get(st["cared_for"])
