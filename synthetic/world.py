@@ -28,6 +28,7 @@ WORLD_START = date(2020, 9, 1)
 LEGACY_COHORTS_UNTIL = date(2022, 6, 1)
 OLDEST_AGE = 100.0  # birth_date adds up to a year, so nobody generated is over 100
 OLDEST_CARER_AGE = 88.0
+GENERATION = 16  # the least gap in years between a parent and their child
 
 DISTRICT_WEIGHTS = {
     "Breckland": 12, "Broadland": 12, "Great Yarmouth": 11, "King's Lynn and West Norfolk": 23,
@@ -207,9 +208,14 @@ class PeopleFactory:
         return self.rng.choice(options) if options else None
 
     def person(self, sex: str, dob: date, *, surname: str | None = None,
-               first_name: str | None = None, near: Person | None = None) -> Person:
-        """A new person; `near` makes them live at that person's address."""
+               first_name: str | None = None, near: Person | None = None,
+               not_named: frozenset[str] = frozenset()) -> Person:
+        """A new person; `near` makes them live at that person's address, `not_named` keeps
+        their first name off names already in the family (nobody has two mothers called
+        Margaret, or names two daughters alike)."""
         self.count += 1
+        while first_name is None or first_name in not_named:
+            first_name = self.first_name(sex)
         if near is not None:
             house, town, postcode, district = near.house, near.town, near.postcode, near.district
             practice = near.practice_ods
@@ -218,7 +224,7 @@ class PeopleFactory:
             house, town, postcode = self.address(district)
             practice = self.practice(district)
         return Person(
-            pid=f"T{self.count:07d}", first_name=first_name or self.first_name(sex),
+            pid=f"T{self.count:07d}", first_name=first_name,
             last_name=surname or self.surname(), sex=sex, dob=dob,
             nhs_number=self.nhs_number(), house=house, town=town, postcode=postcode,
             district=district, practice_ods=practice,
@@ -312,13 +318,21 @@ def build_world(rng: random.Random, *, provider_carers: int, end: date,
             world.provider_carers.append(carer)
             world.referral_dates[carer.pid] = referral
         n_cared_for = rng.choices((1, 2, 3), weights=(86, 12, 2))[0]
+        named: set[str] = set()
         for i in range(n_cared_for):
             relationship = pick(rng, RELATIONSHIP_WEIGHTS) if i == 0 else rng.choice(
                 ("Child", "Other relative", "Parent"))
             if i > 0 and relationship == "Partner":
                 relationship = "Child"
+            # Nobody over 85 has a parent alive to care for, nor anybody under 34 an adult child.
+            if relationship == "Child" and age_on(carer, end) > OLDEST_AGE - GENERATION:
+                relationship = "Partner" if i == 0 else "Other relative"
+            elif relationship == "Parent" and age_on(carer, end) < 18 + GENERATION:
+                relationship = "Sibling" if i == 0 else "Other relative"
             need = pick(rng, NEED_FOR_PARENT_CARER if relationship == "Parent" else NEED_OTHERWISE)
-            cared_for = _cared_for_person(rng, factory, world, carer, relationship, end)
+            cared_for = _cared_for_person(rng, factory, world, carer, relationship, end,
+                                          not_named=frozenset(named))
+            named.add(cared_for.first_name)
             rid += 1
             caring = Caring(rid, carer, cared_for, relationship, need, started,
                             receives_services=rng.random() < (0.75 if membership.las else 0.4))
@@ -341,7 +355,8 @@ def _referral_date(rng: random.Random, end: date) -> date:
 
 
 def _cared_for_person(rng: random.Random, factory: PeopleFactory, world: World, carer: Person,
-                      relationship: str, end: date) -> Person:
+                      relationship: str, end: date, *, not_named: frozenset[str] = frozenset()
+                      ) -> Person:
     carer_age = age_on(carer, end)
     same_surname = True
     lives_with = True
@@ -353,11 +368,12 @@ def _cared_for_person(rng: random.Random, factory: PeopleFactory, world: World, 
         if same_surname and rng.random() < 0.12:
             # A hard negative: same surname and initial at the same address (John and Joan).
             initial = carer.first_name[0]
-            names = [n for n in (FEMALE_FIRST if sex == "F" else MALE_FIRST) if n[0] == initial]
+            names = [n for n in (FEMALE_FIRST if sex == "F" else MALE_FIRST)
+                     if n[0] == initial and n != carer.first_name]
             first_name = rng.choice(names) if names else None
     elif relationship == "Child":  # the carer is the child; the cared-for is a parent
         sex = "F" if rng.random() < 0.62 else "M"
-        age = max(carer_age + rng.gauss(29, 5), carer_age + 15)
+        age = max(carer_age + rng.gauss(29, 5), carer_age + GENERATION)
         same_surname = rng.random() < (0.85 if carer.sex == "M" else 0.4)
         lives_with = rng.random() < 0.45
         if carer.sex == "M" and sex == "M" and same_surname and rng.random() < 0.2:
@@ -379,10 +395,14 @@ def _cared_for_person(rng: random.Random, factory: PeopleFactory, world: World, 
         same_surname = relationship == "Other relative" and rng.random() < 0.4
         lives_with = rng.random() < 0.2
     age = adult_age(age)
+    if relationship == "Child":  # folding must not make a parent younger than their child
+        age = max(age, carer_age + GENERATION)
+    elif relationship == "Parent":
+        age = min(age, carer_age - GENERATION)
     person = factory.person(
         sex, birth_date(rng, age, end), surname=carer.last_name if same_surname else None,
         first_name=first_name, near=carer if lives_with else None,
-    )
+        not_named=not_named)
     world.people.append(person)
     if lives_with and same_surname:
         kind = ("same_first_name_same_address" if first_name == carer.first_name
@@ -401,6 +421,7 @@ def _co_carer(rng: random.Random, factory: PeopleFactory, world: World, caring: 
         dob = carer.dob
     else:
         dob = carer.dob + timedelta(days=int(rng.gauss(0, 5) * 365) or 400)
+        dob = max(dob, caring.cared_for.dob + timedelta(days=int(GENERATION * 365.25)))
     names = FEMALE_FIRST if sex == "F" else MALE_FIRST
     first = rng.choice([n for n in names if n != carer.first_name])
     sibling = factory.person(sex, dob, surname=carer.last_name if rng.random() < 0.6 else None,

@@ -8,7 +8,7 @@ import hashlib
 import json
 import sqlite3
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -174,3 +174,25 @@ def test_no_caring_starts_after_the_cared_for_person_is_gone() -> None:
             if any(d and c.started >= d for d in (c.cared_for.died_on,
                                                   c.cared_for.residential_from))]
     assert late == []
+
+
+def test_families_are_possible() -> None:
+    # Two mothers both called Margaret, two daughters named alike, a partner with the carer's
+    # own first name: no family looks like that, and each made a "hard negative" that no
+    # record could tell apart.
+    built = build_provider_county(carers=3000, seed=5, last_night=date(2026, 11, 22))
+    world = built.world
+    cared_for_names: dict[str, list[str]] = {}
+    for caring in world.carings:
+        cared_for_names.setdefault(caring.carer.pid, []).append(caring.cared_for.first_name)
+    assert all(len(set(names)) == len(names) for names in cared_for_names.values())
+    generation = timedelta(days=15 * 365)
+    for caring in world.carings:  # "Child": the carer is the child of the cared-for person
+        if caring.relationship == "Child":
+            assert caring.cared_for.dob <= caring.carer.dob - generation, caring.rid
+        elif caring.relationship == "Parent":
+            assert caring.cared_for.dob >= caring.carer.dob + generation, caring.rid
+    people = {p.pid: p for p in world.people}
+    for a, b, kind in world.hard_negatives:
+        if kind == "same_first_name_same_address":
+            assert abs((people[a].dob - people[b].dob).days) > 15 * 365, (a, b)
