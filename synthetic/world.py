@@ -237,8 +237,7 @@ def adult_age(age: float, *, oldest: float = OLDEST_AGE) -> float:
     Clamping piled about 4% of a county onto one birth year (everyone "101", the parents of
     carers in their seventies) and another 1% onto 18: no register looks like that, and a
     spike makes dates of birth agree between strangers far more often than real ones do.
-    Folding spreads them over the last dozen years of life and the first few adult ones
-    without another random draw, so the rest of a seeded county is unchanged."""
+    Folding spreads them over the last dozen years of life and the first few adult ones."""
     if age > oldest:
         return oldest - (age - oldest) % 12
     if age < 18.0:
@@ -324,7 +323,7 @@ def build_world(rng: random.Random, *, provider_carers: int, end: date,
                 ("Child", "Other relative", "Parent"))
             if i > 0 and relationship == "Partner":
                 relationship = "Child"
-            # Nobody over 85 has a parent alive to care for, nor anybody under 34 an adult child.
+            # Nobody over 84 has a parent alive to care for, nor anybody under 34 an adult child.
             if relationship == "Child" and age_on(carer, end) > OLDEST_AGE - GENERATION:
                 relationship = "Partner" if i == 0 else "Other relative"
             elif relationship == "Parent" and age_on(carer, end) < 18 + GENERATION:
