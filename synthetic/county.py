@@ -365,9 +365,13 @@ def source_knowledge(pw: provider_writer.ProviderWorld, lw: las_writer.LasWorld,
         con.close()
     rows = provider_writer.snapshot_rows(pw, last_night)
     carer_pid = {pf.carer_ref: pf.carer.pid for pf in pw.files}
+    # A file whose carer declined information sharing never reaches another organisation's
+    # records, so what it says is no evidence for a GP register entry.
+    declined = {c["carer_ref"] for c in rows["carers.csv"]
+                if c["information_sharing"] == "Declined"}
     breakdown: dict[str, date] = {}
     for c in rows["sustainment_checks.csv"]:
-        if c["still_caring"] != "No":
+        if c["still_caring"] != "No" or c["carer_ref"] in declined:
             continue
         when = _day(c["check_date"])
         if when and (c["carer_ref"] not in breakdown or when < breakdown[c["carer_ref"]]):
@@ -375,6 +379,8 @@ def source_knowledge(pw: provider_writer.ProviderWorld, lw: las_writer.LasWorld,
         if c["breakdown_reason"] == "Death of the carer" and when:
             k.died(carer_pid[c["carer_ref"]], when)
     for r in rows["cared_for.csv"]:
+        if r["carer_ref"] in declined:
+            continue
         _ref, caring = pw.cared_for_refs[r["cared_for_ref"]]
         if r["date_of_death"]:
             k.died(caring.cared_for.pid, _day(r["date_of_death"]))

@@ -196,3 +196,23 @@ def test_families_are_possible() -> None:
     for a, b, kind in world.hard_negatives:
         if kind == "same_first_name_same_address":
             assert abs((people[a].dob - people[b].dob).days) > 15 * 365, (a, b)
+
+
+def test_a_declined_file_is_no_evidence_for_a_register(tmp_path: Path) -> None:
+    # What a declined file says never reaches the GP's side, so an entry whose only evidence
+    # is on such a file is not one the stale check could find.
+    generate_county(tmp_path, carers=2000, seed=1, nights=1)
+    truth = tmp_path / "truth"
+    person_of = {r["source_record_key"]: r["person"]
+                 for r in csv.DictReader((truth / "records.csv").open())}
+    declined = {person_of[f"provider:carer:{r['carer_ref']}"]
+                for r in csv.DictReader((truth / "information_sharing_declined.csv").open())}
+    in_las = {p for k, p in person_of.items() if k.startswith("las:")}
+    cares_for: dict[str, set[str]] = {}
+    for c in csv.DictReader((truth / "caring.csv").open()):
+        cares_for.setdefault(c["carer"], set()).add(c["cared_for"])
+    rows = list(csv.DictReader((truth / "gp_stale_entries.csv").open()))
+    only_provider = [r for r in rows if r["carer"] in declined and r["carer"] not in in_las
+                     and not cares_for.get(r["carer"], set()) & in_las]
+    assert only_provider, "the county should hold such entries"
+    assert [r for r in only_provider if r["evidence"] == "True"] == []
