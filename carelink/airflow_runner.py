@@ -29,6 +29,7 @@ TRAINING_DAG_ID = "linkage_training"
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 LONDON = ZoneInfo("Europe/London")
 FAILED_STATES = {"failed", "upstream_failed"}
+ORDER_TASK = "check_night_order"  # the nightly's first task: nights run in date order
 
 
 @dataclass
@@ -39,6 +40,7 @@ class NightResult:
     summary: dict = field(default_factory=dict)
     seconds: float = 0.0
     failure_reasons: dict[str, str] = field(default_factory=dict)  # task id → reason
+    superseded: str = ""  # why an older night was left as it stands (nothing ran)
 
     @property
     def failed_tasks(self) -> list[str]:
@@ -147,6 +149,12 @@ def run_night(settings: Settings, extract_date: date) -> NightResult:
     result = NightResult(extract_date, run_id, states, seconds=time.monotonic() - started,
                          failure_reasons={t: r for t, r in failure_reasons().items()
                                           if states.get(t) in FAILED_STATES})
+    if states.get(ORDER_TASK) == "success" and all(
+            state == "skipped" for task, state in states.items() if task != ORDER_TASK):
+        from carelink.pipeline import check_night_order
+
+        result.superseded = check_night_order(settings, extract_date).message
+        return result
     from carelink.summary import collect_night_summary
 
     result.summary = collect_night_summary(settings, extract_date, run_id)

@@ -55,10 +55,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
+    from carelink.errors import NightOutOfOrder
     from carelink.pipeline import stage_night
 
     settings = _settings(args)
-    outcome = stage_night(settings, args.date)
+    try:
+        outcome = stage_night(settings, args.date)
+    except NightOutOfOrder as exc:
+        raise CommandError(str(exc)) from exc
     for line in outcome.lines():
         print(line)
     return 0 if outcome.ok else 1

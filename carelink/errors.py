@@ -32,6 +32,12 @@ class GateBlocked(BadDataError):
     """A critical expectation failed for the source's extract."""
 
 
+class NightOutOfOrder(Exception):
+    """A night older than one already run: the warehouse only moves forward (LAS watermarks,
+    current GP registers and person keys), so an older night cannot be loaded after a newer
+    one. Never retried: the answer does not change."""
+
+
 def driver_reason(exc: BaseException) -> str:
     """A database driver's own first line (`database disk image is malformed`), which names
     the problem and not the credentials; its type alone when it has no text. Takes a

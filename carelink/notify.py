@@ -44,11 +44,11 @@ def failure_reason(exc: BaseException | None) -> str:
     name or number from a record, so their first line is printed (cut at 300 characters).
     Any other exception is a bug whose text may quote data: its type only.
     """
-    from carelink.errors import BadDataError, SourceError
+    from carelink.errors import BadDataError, NightOutOfOrder, SourceError
 
     if exc is None:
         return ""
-    if not isinstance(exc, SourceError | BadDataError):
+    if not isinstance(exc, SourceError | BadDataError | NightOutOfOrder):
         return type(exc).__name__
     lines = str(exc).strip().splitlines()
     text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from carelink.config import Settings
+from carelink.errors import NightOutOfOrder
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,56 @@ class StageOutcome:
         return out
 
 
+@dataclass(frozen=True)
+class NightOrder:
+    """Whether tonight's date may run: `go`, or (a night already run, with newer nights run
+    since) leave the warehouse as it is, for the reason in `message`."""
+
+    go: bool
+    message: str = ""
+
+
+def check_night_order(settings: Settings, extract_date: date) -> NightOrder:
+    """Nights run in date order: every source's state moves forward only (LAS reads on from
+    its watermark, a practice's newest file is its register, the provider's newest snapshot
+    stands, person keys follow the night before), so an older night run after a newer one
+    would rebuild that night's marts from the newer data.
+
+    The newest night that ran may run again (it replaces its own results). An older night that
+    ran before is left as it stands (`go` False: rerunning it changes nothing, as the
+    command-line contract asks of a rerun). An older night that never ran cannot be loaded
+    now: NightOutOfOrder.
+    """
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        nights = warehouse.nights_run(engine)
+    finally:
+        engine.dispose()
+    newer = sorted(d for d in nights if d > extract_date)
+    if not newer:
+        return NightOrder(True)
+    newest = newer[-1].isoformat()
+    if extract_date in nights:
+        return NightOrder(False, (
+            f"{extract_date} ran before and newer nights have run since (the newest is "
+            f"{newest}): rerunning it would rebuild its results from their newer data, so the "
+            f"warehouse is left as it is. Rerun {newest} instead (docs/operations.md)."))
+    raise NightOutOfOrder(
+        f"{extract_date} never ran and {newest} already has: nights run in date order, and an "
+        f"older night cannot be loaded after a newer one (docs/operations.md, 'Backfill a "
+        f"range')")
+
+
+def require_night_in_order(settings: Settings, extract_date: date) -> None:
+    """For the tasks that run whatever happened upstream (linkage, reports) and the load:
+    never rebuild anything for a night the order check would not let run."""
+    order = check_night_order(settings, extract_date)
+    if not order.go:
+        raise NightOutOfOrder(order.message)
+
+
 def stage_night(settings: Settings, extract_date: date, run_id: str | None = None) -> StageOutcome:
     """Extract and stage every source for one night, without linkage or the quality gate."""
     import warehouse
@@ -142,6 +193,7 @@ def stage_night(settings: Settings, extract_date: date, run_id: str | None = Non
 
     run_id = run_id or f"stage__{extract_date.isoformat()}"
     warehouse.upgrade(settings.warehouse_url)
+    require_night_in_order(settings, extract_date)
     outcome = StageOutcome(extract_date, run_id)
     for source in SOURCES:
         try:
@@ -276,6 +328,7 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
     import warehouse
     from linkage.nightly import link_night
 
+    require_night_in_order(settings, extract_date)
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         staged = warehouse.read_staging(engine)
@@ -297,6 +350,7 @@ def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str)
     import warehouse
     from expectations.nightly import check_night
 
+    require_night_in_order(settings, extract_date)
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         staged = warehouse.read_staging(engine)
@@ -325,6 +379,7 @@ def run_load(settings: Settings, extract_date: date, run_id: str) -> dict:
     """Linkage tables, dimensions, facts and marts in one transaction."""
     import warehouse
 
+    require_night_in_order(settings, extract_date)
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         return warehouse.load_night(
@@ -340,6 +395,7 @@ def run_reports(settings: Settings, extract_date: date, run_id: str) -> dict:
     import warehouse
     from reports.nightly import ReportInputs, build_nightly_report
 
+    require_night_in_order(settings, extract_date)
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         path = build_nightly_report(engine, ReportInputs(

@@ -76,6 +76,8 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
 def night_summary_lines(result: NightResult) -> list[str]:
     s = result.summary
     out = [f"carelink run {result.extract_date} ({result.run_id}) in {result.seconds:.0f} s"]
+    if result.superseded:
+        return [*out, f"  nothing run: {result.superseded}", f"  exit status {result.exit_code}"]
     by_source = {row["source"]: row for row in s.get("sources", [])}
     for source in ("provider", "las", "gp"):
         row = by_source.get(source)

@@ -9,6 +9,9 @@ backfill may set it with the `extract_date` parameter.
 
 ## Tasks
 
+- `check_night_order`: nights run in date order. Rerunning the newest night is normal; an
+  older night that ran before skips every task (its results stand, nothing is rebuilt from
+  newer data); an older night that never ran fails (`NightOutOfOrder`).
 - `extract_<source>` reads the provider snapshot folder, the LAS reporting database
   (incrementally) or the new GP register files; types rows, quarantines bad ones and accounts
   for every row. Retried with backoff when the source is unreachable; a rejected delivery (bad
@@ -41,6 +44,7 @@ See docs/operations.md for reading a failed run.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
@@ -53,6 +57,7 @@ from carelink.notify import TASK_CALLBACKS
 SOURCES = ("provider", "las", "gp")
 STAGED_ASSETS = {s: Asset(f"carelink://warehouse/staging/{s}") for s in SOURCES}
 WAREHOUSE_ASSET = Asset("carelink://warehouse/marts")
+log = logging.getLogger(__name__)
 
 
 def _retry_only_on(exception: str, reason: str) -> ExceptionRetryPolicy:
@@ -104,6 +109,17 @@ def _night() -> tuple[object, object, str]:
     },
 )
 def carers_nightly() -> None:
+    @task.short_circuit(ignore_downstream_trigger_rules=True)
+    def check_night_order() -> bool:
+        """Nights run in date order: an older night that ran before skips every task (its
+        results stand); one that never ran fails here and in the tasks that run anyway."""
+        settings, extract_date, _ = _night()
+        order = pipeline.check_night_order(settings, extract_date)
+        if not order.go:
+            log.warning("%s", order.message)
+        return order.go
+
+    in_order = check_night_order()
     staged = []
     for source in SOURCES:
 
@@ -141,7 +157,9 @@ def carers_nightly() -> None:
             settings, extract_date, run_id = _night()
             return pipeline.run_stage(settings, source, extract_date, run_id)
 
-        staged.append(stage(validate(extract())))
+        extracted = extract()
+        in_order >> extracted
+        staged.append(stage(validate(extracted)))
 
     @task(trigger_rule="all_done", execution_timeout=timedelta(hours=1))
     def link_persons() -> dict:

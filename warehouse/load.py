@@ -333,6 +333,14 @@ def record_blocked(
         _write_ledger(conn, extract, run_id, "blocked", message)
 
 
+def nights_run(engine: sa.Engine) -> set[date]:
+    """Every extract date the run ledger holds (any source, any outcome): the nights that ran."""
+    ledger = table("meta.run_ledger")
+    with engine.connect() as conn:
+        dates = conn.execute(sa.select(ledger.c.extract_date).distinct()).scalars().all()
+    return {d for d in dates if d is not None}
+
+
 def table_row_history(engine: sa.Engine, source: str, before: date) -> dict[str, list[int]]:
     """Per staged table of `source`, the rows staged on each earlier extracted night, oldest
     first (the volume expectations compare tonight with these)."""

@@ -56,6 +56,9 @@ def test_nightly_shape(dagbag):
         assert extract.retry_policy is not None
         assert dag.get_task(f"validate_{source}").retries == 0, "bad data is not retried"
     assert dag.get_task("link_persons").trigger_rule == "all_done"
+    order = dag.get_task("check_night_order")  # nights in date order, before anything reads
+    assert order.ignore_downstream_trigger_rules
+    assert {f"extract_{s}" for s in ("provider", "las", "gp")} == order.downstream_task_ids
     assert str(dag.timezone) in ("UTC", "Europe/London") or dag.timezone
 
 

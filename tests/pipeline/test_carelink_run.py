@@ -90,6 +90,17 @@ def test_three_nights_then_a_rerun(world) -> None:
     again = run_night(world, date(2026, 11, 24))
     assert again.exit_code == 0, again.output[-3000:]
     assert _data(world) == before
+    # An older night after newer ones: one that ran stands as it is (its marts are not
+    # rebuilt from newer data); one that never ran cannot be loaded now.
+    older = run_night(world, date(2026, 11, 23))
+    assert older.exit_code == 0, older.output[-3000:]
+    assert "nothing run: 2026-11-23 ran before" in older.output
+    never = run_night(world, date(2026, 11, 21))
+    assert never.exit_code != 0, never.output[-3000:]
+    assert "NightOutOfOrder: 2026-11-21 never ran and 2026-11-24 already has" in never.output
+    assert _data(world) == before
+    assert _rows(world, "select count(*) from meta.run_ledger "
+                 "where extract_date = '2026-11-21'") == ["0"]
     night_reports = world.reports_dir / "2026-11-24"
     report = night_reports / "nightly.html"
     assert report.exists() and "<svg" in report.read_text()

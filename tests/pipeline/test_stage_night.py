@@ -67,3 +67,16 @@ def test_missing_provider_night_is_absent_and_rerun_is_idempotent(county, tmp_pa
         engine.dispose()
     assert before == after
     assert len(ledger) == 6  # two nights × three sources, reruns replace their row
+    # Nights run in date order: the newest may run again, an older one that ran stands as
+    # it is, an older one that never ran cannot be staged after a newer one.
+    from carelink.errors import NightOutOfOrder
+    from carelink.pipeline import check_night_order
+
+    assert check_night_order(settings, date(2026, 11, 23)).go
+    older = check_night_order(settings, date(2026, 11, 22))
+    assert not older.go and "2026-11-22 ran before" in older.message
+    with pytest.raises(NightOutOfOrder, match="2026-11-21 never ran and 2026-11-23 already"):
+        check_night_order(settings, date(2026, 11, 21))
+    with pytest.raises(NightOutOfOrder):
+        stage_night(settings, date(2026, 11, 22))
+    assert check_night_order(settings, date(2026, 11, 24)).go
