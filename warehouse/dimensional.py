@@ -71,7 +71,16 @@ def dim_person(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
         if r.carer_ref not in declined:
             take(keys.get(f"provider:cared_for:{r.cared_for_ref}"), r.date_of_birth, None,
                  None, r.date_of_death)
-    hidden = {keys.get(f"provider:carer:{r}") for r in declined}
+    # No person-level row about anyone on a declined file: the carer, and each person
+    # recorded as cared for there unless some other record (a file that did not decline)
+    # knows them too.
+    on_declined = {f"provider:carer:{r}" for r in declined} | {
+        f"provider:cared_for:{r.cared_for_ref}" for r in cared_for.itertuples(index=False)
+        if r.carer_ref in declined}
+    only_declined = records.groupby("person_key")["source_record_key"].agg(
+        lambda s: s.isin(on_declined).all())
+    hidden = {keys.get(f"provider:carer:{r}") for r in declined} | set(
+        only_declined.index[only_declined])
     frame = records[~records["person_key"].isin(hidden)]
     roles = frame.groupby("person_key").agg(
         is_carer=("role", lambda s: (s == "carer").any()),

@@ -361,3 +361,28 @@ def test_roles_keep_analysts_away_from_identifiers(engine):
         conn.execute(sa.text("SET ROLE carelink_analyst"))
         conn.execute(sa.text("SELECT count(*) FROM marts.later"))
         conn.rollback()
+
+
+def test_no_person_level_row_about_anyone_on_a_declined_file() -> None:
+    # CR1 declined: neither CR1 nor the person on CR1's file (CF1) gets a dim_person row.
+    # CF2, on CR1's file too, is also on CR2's file (which did not decline): they stay.
+    from warehouse.dimensional import dim_person
+
+    staged = {
+        "provider_carer": frame("provider_carer", [
+            {"carer_ref": "CR1", "information_sharing": "Declined"},
+            {"carer_ref": "CR2", "information_sharing": "Agreed"}]),
+        "provider_cared_for": frame("provider_cared_for", [
+            {"cared_for_ref": "CF1", "carer_ref": "CR1"},
+            {"cared_for_ref": "CF2", "carer_ref": "CR1"},
+            {"cared_for_ref": "CF3", "carer_ref": "CR2"}]),
+    }
+    records = pd.DataFrame({
+        "source_record_key": ["provider:carer:CR1", "provider:cared_for:CF1",
+                              "provider:cared_for:CF2", "provider:carer:CR2",
+                              "provider:cared_for:CF3"],
+        "person_key": ["pk_a", "pk_b", "pk_c", "pk_d", "pk_c"],
+        "role": ["carer", "cared_for", "cared_for", "carer", "cared_for"],
+        "source": ["provider"] * 5})
+    people = dim_person(staged, records, date(2025, 3, 1))
+    assert sorted(people["person_key"]) == ["pk_c", "pk_d"]
