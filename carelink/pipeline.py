@@ -306,14 +306,30 @@ def run_gate(settings: Settings, source: str, extract_date: date, run_id: str) -
         warehouse.append_rows(engine, "dq.validation_results", result.results_frame())
         if result.blocked:
             message = f"{source}: critical expectations failed — " + "; ".join(
-                f"{f.suite}/{f.expectation} ({f.unexpected_count} rows)"
-                for f in result.critical_failures
-            )
+                failed_expectation_text(f, extract.tables) for f in result.critical_failures)
             warehouse.record_blocked(engine, extract, run_id, message)
             return {"blocked": True, "message": message}
     finally:
         engine.dispose()
     return {"blocked": False, "warnings": len(result.failures), "message": ""}
+
+
+def failed_expectation_text(failure, tables: dict) -> str:
+    """`carers.csv: volume_vs_previous_nights (observed 10; expected at least 21 rows: …)`:
+    the file (or LAS view) the staged table came from, the expectation, and what was found
+    against what was expected — counts and figures only, never a value from a row."""
+    frame = tables.get(failure.suite)
+    files = (sorted(set(frame["source_file"].dropna().astype(str)))
+             if frame is not None and "source_file" in frame.columns else [])
+    where = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    if failure.unexpected_count is not None:
+        found = f"{failure.unexpected_count} of {failure.element_count} rows"
+    elif "observed_value" in failure.details:
+        found = f"observed {failure.details['observed_value']}"
+    else:
+        found = "failed"
+    expected = f"; expected {failure.doc}" if failure.doc else ""
+    return f"{where or failure.suite} ({failure.suite}): {failure.expectation} ({found}{expected})"
 
 
 def run_stage(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:

@@ -176,10 +176,12 @@ def _volume(table: t.StagedTable, ctx: SuiteContext) -> list[Spec]:
     previous = [n for n in ctx.history.get(table.name, [])[-VOLUME_NIGHTS:] if n > 0]
     if not previous:
         return []
-    floor = math.ceil(statistics.median(previous) * VOLUME_MIN_SHARE)
+    median = statistics.median(previous)
+    floor = math.ceil(median * VOLUME_MIN_SHARE)
     return [Spec("volume_vs_previous_nights", "ExpectTableRowCountToBeBetween",
                  {"min_value": floor}, "critical", (),
-                 f"at least {VOLUME_MIN_SHARE:.0%} of the median of the last nights")]
+                 f"at least {floor} rows: {VOLUME_MIN_SHARE:.0%} of the median ({median:g}) of "
+                 f"the last {len(previous)} nights")]
 
 
 def _common(table: t.StagedTable, ctx: SuiteContext) -> list[Spec]:

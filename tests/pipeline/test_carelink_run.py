@@ -159,6 +159,9 @@ def test_a_blocked_source_skips_only_its_branch(world) -> None:
     result = run_night(world, night)
     assert result.exit_code != 0, result.output[-3000:]
     assert "provider" in result.output and "blocked" in result.output
+    # the message names the file and says what was found against what was expected
+    assert re.search(r"carers\.csv \(provider_carer\): volume_vs_previous_nights \(observed "
+                     r"\d+; expected at least \d+ rows", result.output), result.output[-3000:]
     engine = warehouse.make_engine(world.warehouse_url)
     try:
         ledger = warehouse.query_frame(engine, "select source, status from meta.run_ledger "
