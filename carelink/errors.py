@@ -15,6 +15,11 @@ class SourceError(Exception):
     """
 
 
+class WarehouseUnreachable(SourceError):
+    """The warehouse could not be opened (a source's state lives there): retried like an
+    unreachable source, and named as the warehouse so on-call looks in the right place."""
+
+
 class BadDataError(Exception):
     """A night's data for one source cannot be trusted: never retried, reported, and that
     source's load is skipped while the others go on."""

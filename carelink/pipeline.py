@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from carelink.config import Settings
-from carelink.errors import NightOutOfOrder
+from carelink.errors import NightOutOfOrder, WarehouseUnreachable, driver_reason
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,18 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
     Raises `sources.result.SourceError` when the source cannot be reached (worth a retry);
     bad data is a result (quarantined rows, a rejected extract), not an exception.
     """
+    import sqlalchemy as sa
+
     import warehouse
 
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         warehouse.ensure_current(engine)
         state = warehouse.read_source_state(engine, source)
+    except sa.exc.OperationalError as exc:
+        raise WarehouseUnreachable(
+            f"warehouse {warehouse.describe_url(settings.warehouse_url)} cannot be opened to "
+            f"read the {source} state: {driver_reason(exc)}") from exc
     finally:
         engine.dispose()
 
@@ -205,6 +211,12 @@ def stage_night(settings: Settings, extract_date: date, run_id: str | None = Non
 
 
 # --- task context ---------------------------------------------------------------------------
+
+
+def run_moment(context: dict) -> datetime:
+    """When a run counts as having run: its logical date, or (a manual trigger in Airflow 3
+    has none) the moment it was queued for."""
+    return context.get("logical_date") or context["dag_run"].run_after
 
 
 def extract_date_for(logical_date: datetime, override: str | None = None) -> date:

@@ -107,7 +107,11 @@ def night_summary_lines(result: NightResult) -> list[str]:
     out.append(f"  Carers Star: {len(flagged)} practitioner(s) flagged"
                + (f" ({', '.join(flagged)})" if flagged else ""))
     if result.failed_tasks:
-        out.append(f"  FAILED tasks: {', '.join(result.failed_tasks)}")
+        failed = [t for t in result.failed_tasks if result.task_states[t] == "failed"]
+        waiting = [t for t in result.failed_tasks if t not in failed]
+        out.append(f"  FAILED tasks: {', '.join(failed)}")
+        if waiting:
+            out.append(f"  not run because of them: {', '.join(waiting)}")
         shown = {f"extract_{source}" for source in ("provider", "las", "gp")
                  if source not in by_source}
         for task, reason in sorted(result.failure_reasons.items()):

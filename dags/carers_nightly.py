@@ -45,13 +45,23 @@ See docs/operations.md for reading a failed run.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+import pendulum
+from airflow.sdk import (
+    Asset,
+    ExceptionRetryPolicy,
+    Param,
+    RetryAction,
+    RetryRule,
+    dag,
+    get_current_context,
+    task,
+)
+from airflow.sdk.exceptions import AirflowSkipException
 
 from carelink import pipeline
+from carelink.errors import ExtractRejected, GateBlocked
 from carelink.notify import TASK_CALLBACKS
 
 SOURCES = ("provider", "las", "gp")
@@ -88,14 +98,15 @@ default_args = {
 def _night() -> tuple[object, object, str]:
     """(settings, extract date, run id) for the running task."""
     ctx = get_current_context()
-    extract_date = pipeline.extract_date_for(ctx["logical_date"], ctx["params"].get("extract_date"))
+    extract_date = pipeline.extract_date_for(pipeline.run_moment(ctx),
+                                            ctx["params"].get("extract_date"))
     return pipeline.task_settings(), extract_date, ctx["run_id"]
 
 
 @dag(
     dag_id="carers_nightly",
     schedule="0 2 * * *",
-    start_date=datetime(2026, 1, 1),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),  # 02:00 is London's
     catchup=False,
     max_active_runs=1,
     tags=["carelink", "nightly", "linkage", "quality"],
@@ -139,7 +150,7 @@ def carers_nightly() -> None:
             if summary["status"] == "absent":
                 raise AirflowSkipException(summary["message"] or f"no new {source} extract")
             if summary["status"] == "rejected":
-                raise AirflowFailException(summary["message"])
+                raise ExtractRejected(source, summary["message"])
             return summary
 
         @task(task_id=f"validate_{source}", retries=0,
@@ -148,7 +159,7 @@ def carers_nightly() -> None:
             settings, extract_date, run_id = _night()
             gate = pipeline.run_gate(settings, source, extract_date, run_id)
             if gate["blocked"]:
-                raise AirflowFailException(gate["message"])
+                raise GateBlocked(source, gate["message"].removeprefix(f"{source}: "))
             return gate
 
         @task(task_id=f"stage_{source}", outlets=[STAGED_ASSETS[source]],
@@ -172,7 +183,8 @@ def carers_nightly() -> None:
         settings, extract_date, run_id = _night()
         checks = pipeline.run_cross_source_checks(settings, extract_date, run_id)
         if checks["blocked"]:
-            raise AirflowFailException(checks["message"])
+            raise GateBlocked("cross-source checks",
+                              checks["message"].removeprefix("cross-source checks: "))
         return checks
 
     @task(outlets=[WAREHOUSE_ASSET])

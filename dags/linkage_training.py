@@ -16,8 +16,9 @@ the model's own estimated precision and recall at the threshold otherwise.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+import pendulum
 from airflow.sdk import dag, get_current_context, task
 
 from carelink import pipeline
@@ -27,7 +28,7 @@ from carelink.notify import TASK_CALLBACKS
 @dag(
     dag_id="linkage_training",
     schedule="0 5 * * 0",
-    start_date=datetime(2026, 1, 1),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/London"),  # 05:00 London
     catchup=False,
     max_active_runs=1,
     tags=["carelink", "linkage", "training"],
@@ -45,7 +46,7 @@ def linkage_training() -> None:
     def train_candidate() -> dict:
         """Fit a new model on the staged records; saved as a candidate, not approved."""
         ctx = get_current_context()
-        return pipeline.run_training(pipeline.task_settings(), ctx["logical_date"].date(),
+        return pipeline.run_training(pipeline.task_settings(), pipeline.run_moment(ctx).date(),
                                      ctx["run_id"])
 
     @task

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from carelink import codelists
@@ -122,3 +123,39 @@ def test_a_failure_reason_is_the_exception_type_and_first_line_only() -> None:
     # anything else is a bug whose text may quote a record: its type only
     assert failure_reason(KeyError("SMITH")) == "KeyError"
     assert failure_reason(None) == ""
+
+
+def test_a_night_summary_separates_failures_from_what_they_stopped() -> None:
+    from carelink.airflow_runner import NightResult
+    from carelink.errors import NightOutOfOrder
+    from carelink.notify import failure_reason
+
+    states = {"check_night_order": "failed", "extract_las": "upstream_failed",
+              "link_persons": "failed", "write_reports": "failed"}
+    reason = failure_reason(NightOutOfOrder("2026-11-21 never ran and 2026-11-24 already has"))
+    result = NightResult(date(2026, 11, 21), "manual__x", states,
+                         failure_reasons={"check_night_order": reason})
+    lines = result.lines()
+    assert "  FAILED tasks: check_night_order, link_persons, write_reports" in lines
+    assert "  not run because of them: extract_las" in lines
+    assert ("    check_night_order: NightOutOfOrder: 2026-11-21 never ran and 2026-11-24 "
+            "already has") in lines
+    assert lines[-1] == "  exit status 1"
+    left = NightResult(date(2026, 11, 23), "manual__y", {"check_night_order": "success",
+                                                           "extract_las": "skipped"},
+                       superseded="2026-11-23 ran before")
+    assert left.lines()[1:] == ["  nothing run: 2026-11-23 ran before", "  exit status 0"]
+
+
+def test_a_manual_trigger_without_a_logical_date_runs_for_when_it_was_queued() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from carelink.pipeline import extract_date_for, run_moment
+
+    queued = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    ctx = {"logical_date": None, "dag_run": SimpleNamespace(run_after=queued)}
+    assert run_moment(ctx) == queued
+    assert extract_date_for(run_moment(ctx)) == date(2026, 11, 24)
+    scheduled = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert run_moment({"logical_date": scheduled, "dag_run": None}) == scheduled

@@ -80,3 +80,17 @@ def test_missing_provider_night_is_absent_and_rerun_is_idempotent(county, tmp_pa
     with pytest.raises(NightOutOfOrder):
         stage_night(settings, date(2026, 11, 22))
     assert check_night_order(settings, date(2026, 11, 24)).go
+
+
+def test_an_unreachable_warehouse_is_named_and_retried_like_a_source(county, tmp_path) -> None:
+    from carelink.errors import SourceError, WarehouseUnreachable
+    from carelink.pipeline import extract_source
+
+    settings = Settings.from_env(
+        {"CARELINK_DATA_DIR": str(tmp_path)}, landing_dir=county / "landing",
+        warehouse_url="postgresql+psycopg://carelink:pw@127.0.0.1:1/carelink")
+    with pytest.raises(WarehouseUnreachable, match=r"warehouse .*127\.0\.0\.1:1.* the gp state"
+                       ) as caught:
+        extract_source(settings, "gp", date(2026, 11, 22))
+    assert isinstance(caught.value, SourceError)  # the extract task's retry policy retries it
+    assert "pw" not in str(caught.value)
