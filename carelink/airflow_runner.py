@@ -130,9 +130,14 @@ def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
 
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    # The folder Airflow itself was told to use: a non-editable install (the Docker image)
+    # has no dags/ beside the package, and the image points Airflow at its copy.
+    folder = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    bag = DagBag(dag_folder=str(folder))
     if bag.import_errors:
         raise RuntimeError(f"DAG folder has import errors: {bag.import_errors}")
+    if dag_id not in bag.dags:
+        raise RuntimeError(f"no DAG {dag_id!r} in {folder} (AIRFLOW__CORE__DAGS_FOLDER)")
     dag_run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf or {})
     states = {ti.task_id: str(getattr(ti.state, "value", ti.state) or "none")
               for ti in dag_run.get_task_instances()}

@@ -85,6 +85,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from warehouse import WarehouseBehind
 
     settings = _settings(args)
+    if not settings.landing_dir.is_dir():
+        # Before Airflow starts: under the DAG a missing folder reads as a source outage and
+        # is retried for a quarter of an hour, which helps a scheduler, not a person typing.
+        raise CommandError(f"landing folder {settings.landing_dir} does not exist "
+                           "(--landing, or CARELINK_LANDING)")
     try:
         result = run_night(settings, args.date)
     except (WarehouseBehind, WarehouseUnavailable) as exc:

@@ -73,6 +73,7 @@ def test_run_on_a_locked_warehouse_says_so_in_one_line(tmp_path):
     import duckdb
 
     db = tmp_path / "warehouse.duckdb"
+    (tmp_path / "landing").mkdir()
     holder = duckdb.connect(str(db))
     try:
         proc = subprocess.run(
@@ -85,6 +86,16 @@ def test_run_on_a_locked_warehouse_says_so_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert "carelink run: cannot open the warehouse at duckdb:///" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_run_without_a_landing_folder_says_so_at_once(tmp_path):
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("carelink")), "run", "--date", "2026-11-24"],
+        capture_output=True, text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "CARELINK_DATA_DIR": str(tmp_path)})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"carelink run: landing folder {tmp_path / 'landing'} does "
+                                   "not exist (--landing, or CARELINK_LANDING)")
 
 
 def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
