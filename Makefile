@@ -40,7 +40,7 @@ lock:
 	mv requirements.txt.new requirements.txt
 
 compose-check:
-	docker-compose -f docker-compose.yml config --quiet
+	docker-compose --env-file .env.example -f docker-compose.yml config --quiet
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

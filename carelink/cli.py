@@ -117,13 +117,11 @@ def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_warehouse_roles(args: argparse.Namespace) -> int:
     """Create or update the PostgreSQL roles; passwords from CARELINK_ROLE_PASSWORD_*."""
-    import os
-
     import warehouse
+    from carelink.config import role_passwords
 
     settings = _settings(args)
-    passwords = {role: os.environ.get(f"CARELINK_ROLE_PASSWORD_{role.split('_')[1].upper()}")
-                 for role in ("carelink_etl", "carelink_ig", "carelink_analyst")}
+    passwords = role_passwords()
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         warehouse.create_roles(engine, passwords)

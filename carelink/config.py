@@ -122,5 +122,17 @@ class Settings:
         return path.read_text().strip().encode()
 
 
+WAREHOUSE_ROLES = ("carelink_etl", "carelink_ig", "carelink_analyst")
+
+
+def role_passwords(env: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Login passwords for the warehouse roles (`CARELINK_ROLE_PASSWORD_ETL`, `_IG`,
+    `_ANALYST`), from a secret store through the environment; a role without one gets no
+    login."""
+    env = os.environ if env is None else env
+    return {role: env.get(f"CARELINK_ROLE_PASSWORD_{role.split('_')[1].upper()}") or None
+            for role in WAREHOUSE_ROLES}
+
+
 def default_las_url(landing_dir: Path) -> str:
     return f"sqlite:///{landing_dir / 'las' / 'las_reporting.db'}"

@@ -37,8 +37,9 @@ not a failure.
     carelink run --date 2026-11-24            # same code path, in-process
     airflow dags trigger carers_nightly -c '{"extract_date": "2026-11-24"}'
 
-Rerunning a date leaves the warehouse as one run would. Backfill a range:
-`airflow backfill create --dag-id carers_nightly --from-date 2026-11-01 --to-date 2026-11-07`.
+Rerunning the newest night leaves the warehouse as one run would. Backfill extract dates
+2026-11-01 .. 2026-11-07 (the runs at 02:00 on the 2nd .. 8th; `--to-date` is midnight):
+`airflow backfill create --dag-id carers_nightly --from-date 2026-11-02 --to-date 2026-11-09`.
 See docs/operations.md for reading a failed run.
 """
 

@@ -6,7 +6,7 @@ waiting for information governance's approval. The nightly DAG keeps scoring wit
 *approved* model until IG approves the candidate:
 
     carelink model list
-    carelink model approve <version> --by "<name>"
+    carelink model approve <model file> --by "<name>" --on <date>
 
 Runs weekly (Sunday 05:00 Europe/London) or when triggered by hand. Training estimates the
 model's parameters unsupervised (u by random sampling, m by expectation-maximisation); the

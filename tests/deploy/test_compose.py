@@ -62,3 +62,16 @@ def test_no_credentials_in_the_compose_file():
     for match in re.finditer(r"(PASSWORD|SECRET|FERNET_KEY)[A-Z_]*:\s*(\S+)", text):
         assert match.group(2).startswith("${"), match.group(0)
     assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_the_stack_refuses_to_start_without_its_secrets(tmp_path):
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("docker-compose (Debian package docker-compose) is not installed here; "
+                    ".ci/run installs it")
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    out = subprocess.run([tool, "--env-file", str(empty), "-f", str(ROOT / "docker-compose.yml"),
+                          "config", "--quiet"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode != 0
+    assert "in .env" in out.stderr
