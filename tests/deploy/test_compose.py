@@ -59,7 +59,8 @@ def test_landing_volume_and_connections(rendered):
 def test_no_credentials_in_the_compose_file():
     text = (ROOT / "docker-compose.yml").read_text()
     # Every password/secret value is an ${VARIABLE} reference, never a literal.
-    for match in re.finditer(r"(PASSWORD|SECRET|FERNET_KEY)[A-Z_]*:\s*(\S+)", text):
+    for match in re.finditer(r"^\s*[A-Z_]*(PASSWORD|SECRET|FERNET_KEY)[A-Z_]*:\s*(\S+)", text,
+                             re.M):
         assert match.group(2).startswith("${"), match.group(0)
     assert ".env" in (ROOT / ".gitignore").read_text().split()
 
