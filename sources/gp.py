@@ -100,6 +100,9 @@ class _File:
     month: date | None = None
 
 
+# The state's mark on a file rejected because its practice is not (yet) in the list.
+NOT_LISTED = "|practice not listed"
+
 # --- public ----------------------------------------------------------------------------------
 
 
@@ -128,20 +131,31 @@ def extract(
         result.message = "no gp folder in the landing area"
         return result
     try:
-        entries = sorted(p for p in folder.iterdir() if p.is_file())
-        files = [_File(p, p.name, _sha256(p)) for p in entries]
+        entries = sorted(p for p in folder.iterdir() if not p.is_dir())
     except OSError as exc:
         raise SourceError(f"gp landing folder unreadable: {type(exc).__name__}") from exc
-    if not files:
+    if not entries:
         result.status = "absent"
         result.message = "gp folder is empty"
         return result
+    files, unreadable = [], 0
+    for path in entries:
+        try:
+            files.append(_File(path, path.name, _sha256(path)))
+        except OSError as exc:
+            # One file a practice cannot give us (a broken link, no read permission) is that
+            # file's problem: named, quarantined, read again on the next night; the other
+            # practices load.
+            unreadable += 1
+            result.quarantine.append(QuarantinedRow(
+                SOURCE, path.name, None, f"file cannot be read ({type(exc).__name__})"))
+            result.files.append(FileAccount(path.name, status="rejected"))
 
     this_month = extract_date.replace(day=1)
     by_practice: dict[str, list[_File]] = {}
     rows: list[dict[str, Any]] = []
     replaced: list[str] = []
-    unchanged = rejected = 0
+    unchanged, rejected = 0, unreadable
 
     def reject(f: _File, reason: str) -> None:
         nonlocal rejected
@@ -174,14 +188,21 @@ def extract(
         for older in practice_files[:-1]:
             skip(older)  # superseded by the newest month: never staged
             seen[older.name] = older.sha256
-        is_new = seen.get(newest.name) != newest.sha256
+        previous = seen.get(newest.name)
+        if ods not in known:
+            # Remembered as rejected for this reason, so it is not quarantined again every
+            # night, and read as soon as the practice joins the list (no re-send needed).
+            if previous == newest.sha256 + NOT_LISTED:
+                unchanged += 1
+                skip(newest)
+            else:
+                reject(newest, f"practice {ods} not in the practice list")
+                seen[newest.name] = newest.sha256 + NOT_LISTED
+            continue
         seen[newest.name] = newest.sha256
-        if not is_new:
+        if previous == newest.sha256:
             unchanged += 1
             skip(newest)
-            continue
-        if ods not in known:
-            reject(newest, f"practice {ods} not in the practice list")
             continue
         parsed = _read_register(newest, extract_date)
         if isinstance(parsed, str):

@@ -226,3 +226,37 @@ def test_unreadable_folder_raises_source_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "iterdir", refuse)
     with pytest.raises(SourceError, match="unreadable"):
         _run(landing)
+
+
+def test_an_unreadable_file_is_quarantined_alone(tmp_path, monkeypatch):
+    landing = _landing(tmp_path)
+    (landing / "gp" / "D82003_202611.csv").symlink_to(tmp_path / "gone.csv")  # broken link
+    real_open = open
+
+    def guarded(path, *args, **kwargs):
+        if str(path).endswith("D82002_202611.csv"):
+            raise PermissionError("denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", guarded)
+    result = _run(landing)
+    whole = {q.file: q.reason for q in result.quarantine if q.row_number is None}
+    assert whole == {"D82002_202611.csv": "file cannot be read (PermissionError)",
+                     "D82003_202611.csv": "file cannot be read (FileNotFoundError)"}
+    assert result.state["practices_replaced"] == ["D82001"]  # the readable practice loads
+    assert "D82002_202611.csv" not in result.state["files"]  # read again tomorrow
+    assert "2 files quarantined: D82002_202611.csv (file cannot be read" in result.message
+
+
+def test_a_practice_added_to_the_list_is_read_without_a_resend(tmp_path):
+    landing = _landing(tmp_path)
+    _write(landing / "gp", "D82009_202611.csv", S1_HEADER, S1_ROWS)
+    first = _run(landing)
+    assert "D82009" not in first.state["practices_replaced"]
+    again = _run(landing, seen=first.state["files"])  # still unlisted: not quarantined again
+    assert not [q for q in again.quarantine if q.file == "D82009_202611.csv"]
+    listed = {**PRACTICES, "D82009": Practice("D82009", "New Practice", "Breckland",
+                                              "SystmOne")}
+    joined = gp.extract(landing, NIGHT, seen_files=again.state["files"], practices=listed)
+    assert joined.state["practices_replaced"] == ["D82009"]
+    assert len(joined.tables["gp_register_entry"]) == len(S1_ROWS)
