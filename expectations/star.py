@@ -46,7 +46,8 @@ def carer_changes(stars: pd.DataFrame) -> pd.DataFrame:
     latest = df.drop_duplicates("carer_ref", keep="last").set_index("carer_ref")
     latest = latest[latest["reading"] > 1]
     joined = latest[["total_score", "practitioner_ref"]].join(
-        first[["total_score"]], rsuffix="_first", how="inner")
+        first[["total_score"]].rename(columns={"total_score": "total_score_first"}),
+        how="inner")
     joined["change"] = joined["total_score"] - joined["total_score_first"]
     return joined.reset_index()[["carer_ref", "practitioner_ref", "change"]]
 
