@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
 import urllib.request
 from datetime import UTC, datetime
@@ -78,12 +80,29 @@ def progress_line(context: dict[str, Any], state: str) -> str:
     return f"  {task_id:<28} {state:<10}{took}{why}"
 
 
+def _stop_now(signum: int, _frame: object) -> None:
+    sys.stderr.write(f"\ncarelink: stopped by {signal.Signals(signum).name}; nothing unfinished "
+                     "was committed (every load is one transaction): rerun the night\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
+
+
+def stop_on_signals() -> None:
+    """Under `carelink run` (one process, Airflow's in-process runner): Ctrl-C or a TERM stops
+    at once. Airflow's task runner leaves its own TERM handler behind after each task (in a
+    worker it only forwards to the task, which has ended), so without this a night waiting to
+    retry a source could be stopped only by KILL. Reinstalled after every task."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_now)
+
+
 def _progress(context: dict[str, Any], state: str) -> None:
     if not Settings.from_env().progress:
         return
     try:
         sys.stderr.write(progress_line(context, state) + "\n")
         sys.stderr.flush()
+        stop_on_signals()
     except Exception:  # noqa: BLE001 - progress must never fail a task
         pass
 

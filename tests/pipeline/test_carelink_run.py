@@ -247,3 +247,31 @@ def test_training_dag_leaves_a_candidate_for_ig(world) -> None:
     assert f"{candidate}  CURRENT" in _carelink(world, "model", "list").stdout
     meta = json.loads((world.models_dir / candidate).read_text())["carelink"]
     assert meta["approved_by"] == "IG Reviewer" and meta["approved_at"] == "2026-11-30"
+
+
+def test_a_night_waiting_to_retry_stops_on_a_term(tmp_path) -> None:
+    """Airflow's in-process runner leaves its task's TERM handler behind: a night waiting to
+    retry an unreachable source must still stop when asked, at once and saying why."""
+    import signal
+    import time
+
+    (tmp_path / "landing" / "gp").mkdir(parents=True)
+    env = {**os.environ, "CARELINK_DATA_DIR": str(tmp_path / "data"),
+           "AIRFLOW_HOME": str(tmp_path / "airflow"), "CARELINK_EXTRACT_RETRY_DELAY": "300"}
+    proc = subprocess.Popen(
+        [str(CARELINK), "run", "--landing", str(tmp_path / "landing"), "--date", "2026-11-24",
+         "--las-url", f"sqlite:///{tmp_path / 'missing.db'}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:
+            if line.startswith("  extract_las") and "retrying" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        rest = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert time.monotonic() - started < 10
+    assert "carelink: stopped by SIGTERM" in rest
