@@ -77,8 +77,8 @@ def dim_person(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
     on_declined = {f"provider:carer:{r}" for r in declined} | {
         f"provider:cared_for:{r.cared_for_ref}" for r in cared_for.itertuples(index=False)
         if r.carer_ref in declined}
-    only_declined = records.groupby("person_key")["source_record_key"].agg(
-        lambda s: s.isin(on_declined).all())
+    only_declined = records["source_record_key"].isin(on_declined).groupby(
+        records["person_key"]).all()
     hidden = {keys.get(f"provider:carer:{r}") for r in declined} | set(
         only_declined.index[only_declined])
     frame = records[~records["person_key"].isin(hidden)]
