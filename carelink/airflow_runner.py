@@ -122,12 +122,11 @@ def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
 
     The one place carelink drives Airflow, so the nightly and training DAGs run exactly as
     the scheduler would run them (same task code, retries, trigger rules)."""
-    from carelink.notify import forget_failures, stop_on_signals
+    from carelink.notify import forget_failures, held_signals
 
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
     forget_failures()
-    stop_on_signals()
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -142,7 +141,8 @@ def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
     # dag.test() warns once a second while a task waits for its retry; the progress lines
     # already say "retrying" and why
     logging.getLogger("airflow.sdk.definitions.dag").setLevel(logging.ERROR)
-    dag_run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf or {})
+    with held_signals():
+        dag_run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf or {})
     states = {ti.task_id: str(getattr(ti.state, "value", ti.state) or "none")
               for ti in dag_run.get_task_instances()}
     return dag_run.run_id, states

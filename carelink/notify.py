@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,30 +82,66 @@ def progress_line(context: dict[str, Any], state: str) -> str:
     return f"  {task_id:<28} {state:<10}{took}{why}"
 
 
+# The process `carelink run` drives Airflow from (set by `held_signals`): only there may a
+# signal end the process. Never in a scheduler's worker, whatever its environment says.
+_STOP_PID: int | None = None
+
+
 def _stop_now(signum: int, _frame: object) -> None:
+    if os.getpid() != _STOP_PID:
+        return
     sys.stderr.write(f"\ncarelink: stopped by {signal.Signals(signum).name}; nothing unfinished "
                      "was committed (every load is one transaction): rerun the night\n")
     sys.stderr.flush()
     os._exit(128 + signum)
 
 
-def stop_on_signals() -> None:
-    """Under `carelink run` (one process, Airflow's in-process runner): Ctrl-C or a TERM stops
-    at once. Airflow's task runner leaves its own TERM handler behind after each task (in a
-    worker it only forwards to the task, which has ended), so without this a night waiting to
-    retry a source could be stopped only by KILL. Reinstalled after every task."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _stop_now)
+def _stop_on_signals() -> None:
+    if _STOP_PID == os.getpid():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _stop_now)
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """While `carelink run` drives a DAG in this process: Ctrl-C or a TERM stops it at once.
+
+    Airflow's task runner sets its own TERM handler as each task starts and leaves it behind
+    (in a worker it only tells the task to stop), so a night running a task, or waiting to
+    retry a source, would otherwise ignore a TERM. The handler is put back as each task
+    starts and ends; on leaving, the previous handlers return.
+    """
+    global _STOP_PID
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _STOP_PID = os.getpid()
+    try:
+        _stop_on_signals()
+        yield
+    finally:
+        _STOP_PID = None
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _progress(context: dict[str, Any], state: str) -> None:
+    try:
+        _stop_on_signals()
+    except Exception:  # noqa: BLE001 - must never fail a task
+        pass
     if not Settings.from_env().progress:
         return
     try:
         sys.stderr.write(progress_line(context, state) + "\n")
         sys.stderr.flush()
-        stop_on_signals()
     except Exception:  # noqa: BLE001 - progress must never fail a task
+        pass
+
+
+def on_task_start(context: dict[str, Any]) -> None:
+    """Airflow on_execute_callback: runs after the task runner set its TERM handler."""
+    try:
+        _stop_on_signals()
+    except Exception:  # noqa: BLE001 - must never fail a task
         pass
 
 
@@ -143,6 +181,7 @@ def on_task_failure(context: dict[str, Any]) -> None:
 
 # Every carelink DAG's tasks report through these (default_args: **TASK_CALLBACKS).
 TASK_CALLBACKS = {
+    "on_execute_callback": on_task_start,
     "on_failure_callback": on_task_failure,
     "on_success_callback": on_task_success,
     "on_skipped_callback": on_task_skipped,

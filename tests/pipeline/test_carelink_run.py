@@ -249,29 +249,57 @@ def test_training_dag_leaves_a_candidate_for_ig(world) -> None:
     assert meta["approved_by"] == "IG Reviewer" and meta["approved_at"] == "2026-11-30"
 
 
-def test_a_night_waiting_to_retry_stops_on_a_term(tmp_path) -> None:
-    """Airflow's in-process runner leaves its task's TERM handler behind: a night waiting to
-    retry an unreachable source must still stop when asked, at once and saying why."""
+def _term_when(proc: subprocess.Popen, ready) -> tuple[float, str]:
+    """Send TERM once a progress line satisfies `ready`; (seconds to exit, rest of stderr)."""
     import signal
     import time
 
-    (tmp_path / "landing" / "gp").mkdir(parents=True)
-    env = {**os.environ, "CARELINK_DATA_DIR": str(tmp_path / "data"),
-           "AIRFLOW_HOME": str(tmp_path / "airflow"), "CARELINK_EXTRACT_RETRY_DELAY": "300"}
-    proc = subprocess.Popen(
-        [str(CARELINK), "run", "--landing", str(tmp_path / "landing"), "--date", "2026-11-24",
-         "--las-url", f"sqlite:///{tmp_path / 'missing.db'}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     try:
         for line in proc.stderr:
-            if line.startswith("  extract_las") and "retrying" in line:
+            if ready(line):
                 break
         proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
         rest = proc.communicate(timeout=30)[1]
+        return time.monotonic() - started, rest
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM
-    assert time.monotonic() - started < 10
+
+
+def _night_process(tmp_path: Path, landing: Path, *extra: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(CARELINK), "run", "--landing", str(landing), "--date", "2026-11-22", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "CARELINK_DATA_DIR": str(tmp_path / "data"),
+             "AIRFLOW_HOME": str(tmp_path / "airflow"), **env})
+
+
+def test_a_night_waiting_to_retry_stops_on_a_term(tmp_path) -> None:
+    """Airflow's in-process runner leaves its task's TERM handler behind: a night waiting to
+    retry an unreachable source must still stop when asked, at once and saying why."""
+    (tmp_path / "landing" / "gp").mkdir(parents=True)
+    proc = _night_process(tmp_path, tmp_path / "landing", "--las-url",
+                          f"sqlite:///{tmp_path / 'missing.db'}",
+                          CARELINK_EXTRACT_RETRY_DELAY="300")
+    took, rest = _term_when(proc, lambda line: line.startswith("  extract_las")
+                            and "retrying" in line)
+    assert proc.returncode == 143 and took < 10
     assert "carelink: stopped by SIGTERM" in rest
+
+
+def test_a_running_task_stops_on_a_term(tmp_path) -> None:
+    """The same while a task runs (linkage trains its model here): the runner's own TERM
+    handler would only tell the task to stop, and the night would go on."""
+    generate_county(tmp_path / "county", carers=300, seed=3, nights=1)
+    proc = _night_process(tmp_path, tmp_path / "county" / "landing")
+    staged: set[str] = set()
+
+    def all_staged(line: str) -> bool:
+        staged.update(s for s in ("provider", "las", "gp") if line.startswith(f"  stage_{s}"))
+        return len(staged) == 3
+
+    took, rest = _term_when(proc, all_staged)  # link_persons is running now
+    assert proc.returncode == 143 and took < 10, rest[-2000:]
+    assert "carelink: stopped by SIGTERM" in rest
+    assert "  link_persons" not in rest.split("carelink: stopped")[0]
