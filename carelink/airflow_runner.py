@@ -164,6 +164,8 @@ def run_night(settings: Settings, extract_date: date) -> NightResult:
 
         result.superseded = check_night_order(settings, extract_date).message
         return result
+    if states.get(ORDER_TASK) in FAILED_STATES:
+        return result  # refused before anything ran: the warehouse says nothing about it
     from carelink.summary import collect_night_summary
 
     result.summary = collect_night_summary(settings, extract_date, run_id)

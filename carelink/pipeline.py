@@ -9,6 +9,8 @@ the clock.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -33,12 +35,10 @@ def extract_dir(settings: Settings, source: str, extract_date: date) -> Path:
 # --- extract --------------------------------------------------------------------------------
 
 
-def extract_source(settings: Settings, source: str, extract_date: date):  # -> SourceExtract
-    """Read one source for the night and save the typed result for the next task.
-
-    Raises `sources.result.SourceError` when the source cannot be reached (worth a retry);
-    bad data is a result (quarantined rows, a rejected extract), not an exception.
-    """
+@contextmanager
+def _first_read(settings: Settings, purpose: str) -> Iterator:
+    """The warehouse for a task's first read: its schema checked (`WarehouseBehind` says how
+    to upgrade), an outage named as the warehouse's and retried like a source's."""
     import sqlalchemy as sa
 
     import warehouse
@@ -46,13 +46,25 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         warehouse.ensure_current(engine)
-        state = warehouse.read_source_state(engine, source)
+        yield engine
     except sa.exc.OperationalError as exc:
         raise WarehouseUnreachable(
             f"warehouse {warehouse.describe_url(settings.warehouse_url)} cannot be opened to "
-            f"read the {source} state: {driver_reason(exc)}") from exc
+            f"{purpose}: {driver_reason(exc)}") from exc
     finally:
         engine.dispose()
+
+
+def extract_source(settings: Settings, source: str, extract_date: date):  # -> SourceExtract
+    """Read one source for the night and save the typed result for the next task.
+
+    Raises `sources.result.SourceError` when the source cannot be reached (worth a retry);
+    bad data is a result (quarantined rows, a rejected extract), not an exception.
+    """
+    import warehouse
+
+    with _first_read(settings, f"read the {source} state") as engine:
+        state = warehouse.read_source_state(engine, source)
 
     if source == "provider":
         from sources import provider
@@ -164,11 +176,15 @@ def check_night_order(settings: Settings, extract_date: date) -> NightOrder:
     """
     import warehouse
 
-    engine = warehouse.make_engine(settings.warehouse_url)
-    try:
+    today = london_today()
+    if extract_date >= today:
+        # A mistyped date would otherwise stand in the ledger as the newest night run and
+        # refuse every real night after it.
+        raise NightOutOfOrder(
+            f"{extract_date} has not ended yet ({today} in London): a night's extracts are "
+            "exported the morning after, so the latest extract date is yesterday")
+    with _first_read(settings, "check the order of nights") as engine:
         nights = warehouse.nights_run(engine)
-    finally:
-        engine.dispose()
     newer = sorted(d for d in nights if d > extract_date)
     if not newer:
         return NightOrder(True)
@@ -185,8 +201,9 @@ def check_night_order(settings: Settings, extract_date: date) -> NightOrder:
 
 
 def require_night_in_order(settings: Settings, extract_date: date) -> None:
-    """For the tasks that run whatever happened upstream (linkage, reports) and the load:
-    never rebuild anything for a night the order check would not let run."""
+    """Every task that writes checks again, not only the DAG's first: linkage and reports run
+    whatever happened upstream, and a task cleared on its own in the UI skips the first
+    check. Nothing is read or rebuilt for a night the order check would not let run."""
     order = check_night_order(settings, extract_date)
     if not order.go:
         raise NightOutOfOrder(order.message)
@@ -217,6 +234,13 @@ def run_moment(context: dict) -> datetime:
     """When a run counts as having run: its logical date, or (a manual trigger in Airflow 3
     has none) the moment it was queued for."""
     return context.get("logical_date") or context["dag_run"].run_after
+
+
+def london_today() -> date:
+    """Today's date in the county (only to refuse extract dates that have not ended)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/London")).date()
 
 
 def extract_date_for(logical_date: datetime, override: str | None = None) -> date:
@@ -271,6 +295,7 @@ def report_dir(settings: Settings, extract_date: date) -> Path:
 def run_extract(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
     """Extract one source. A rejected delivery is recorded (quarantine rows, ledger) at once,
     because its stage task will never run."""
+    require_night_in_order(settings, extract_date)
     extract = extract_source(settings, source, extract_date)
     if extract.status == "rejected":
         _record_without_staging(settings, extract, run_id)
@@ -307,6 +332,7 @@ def run_gate(settings: Settings, source: str, extract_date: date, run_id: str) -
     import warehouse
     from expectations.gate import validate_source
 
+    require_night_in_order(settings, extract_date)
     extract = load_extract(settings, source, extract_date)
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
@@ -345,6 +371,7 @@ def failed_expectation_text(failure, tables: dict) -> str:
 
 
 def run_stage(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
+    require_night_in_order(settings, extract_date)
     result = stage_source(settings, source, extract_date, run_id)
     return {"source": source, "status": result.status, "rows": result.rows_written}
 

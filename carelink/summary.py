@@ -74,10 +74,15 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
 
 
 def night_summary_lines(result: NightResult) -> list[str]:
+    from carelink.airflow_runner import FAILED_STATES, ORDER_TASK
+
     s = result.summary
     out = [f"carelink run {result.extract_date} ({result.run_id}) in {result.seconds:.0f} s"]
     if result.superseded:
         return [*out, f"  nothing run: {result.superseded}", f"  exit status {result.exit_code}"]
+    if result.task_states.get(ORDER_TASK) in FAILED_STATES:
+        reason = result.failure_reasons.get(ORDER_TASK) or "see the task log"
+        return [*out, f"  refused, nothing run: {reason}", f"  exit status {result.exit_code}"]
     by_source = {row["source"]: row for row in s.get("sources", [])}
     for source in ("provider", "las", "gp"):
         row = by_source.get(source)

@@ -121,7 +121,10 @@ def _night() -> tuple[object, object, str]:
     },
 )
 def carers_nightly() -> None:
-    @task.short_circuit(ignore_downstream_trigger_rules=True)
+    @task.short_circuit(ignore_downstream_trigger_rules=True, retries=3,
+                        retry_exponential_backoff=2.0, max_retry_delay=timedelta(minutes=30),
+                        retry_delay=timedelta(seconds=pipeline.extract_retry_delay_seconds()),
+                        retry_policy=EXTRACT_RETRY_POLICY)
     def check_night_order() -> bool:
         """Nights run in date order: an older night that ran before skips every task (its
         results stand); one that never ran fails here and in the tasks that run anyway."""

@@ -131,27 +131,38 @@ def extract(
         result.message = "no gp folder in the landing area"
         return result
     try:
-        entries = sorted(p for p in folder.iterdir() if not p.is_dir())
+        # regular files and links (a broken link is a delivery fault to report); never a
+        # pipe or a device, which would block the read
+        entries = sorted(p for p in folder.iterdir() if p.is_file() or p.is_symlink())
     except OSError as exc:
         raise SourceError(f"gp landing folder unreadable: {type(exc).__name__}") from exc
     if not entries:
         result.status = "absent"
         result.message = "gp folder is empty"
         return result
-    files, unreadable = [], 0
+    this_month = extract_date.replace(day=1)
+    files: list[_File] = []
+    unreadable, unreadable_month = 0, {}  # practice → newest month of a file it cannot read
     for path in entries:
+        match = FILE_NAME.match(path.name)
+        month = date(int(match["year"]), int(match["month"]), 1) if match else None
+        if month is not None and month > this_month:
+            continue  # the future, for a backfilled night: not examined, not remembered
         try:
             files.append(_File(path, path.name, _sha256(path)))
         except OSError as exc:
-            # One file a practice cannot give us (a broken link, no read permission) is that
-            # file's problem: named, quarantined, read again on the next night; the other
-            # practices load.
+            # A file a practice cannot give us (a broken link, no read permission) is that
+            # practice's problem alone: named, quarantined, tried again the next night, and
+            # the practice keeps its previous register (an older file of theirs is not
+            # promoted in its place); the other practices load.
             unreadable += 1
+            if match and month is not None:
+                unreadable_month[match["ods"]] = max(month, unreadable_month.get(
+                    match["ods"], month))
             result.quarantine.append(QuarantinedRow(
                 SOURCE, path.name, None, f"file cannot be read ({type(exc).__name__})"))
             result.files.append(FileAccount(path.name, status="rejected"))
 
-    this_month = extract_date.replace(day=1)
     by_practice: dict[str, list[_File]] = {}
     rows: list[dict[str, Any]] = []
     replaced: list[str] = []
@@ -185,6 +196,10 @@ def extract(
     for ods in sorted(by_practice):
         practice_files = sorted(by_practice[ods], key=lambda f: f.month or date.min)
         newest = practice_files[-1]
+        if ods in unreadable_month and unreadable_month[ods] >= (newest.month or date.min):
+            for f in practice_files:
+                skip(f)  # not remembered either: all are looked at again tomorrow
+            continue
         for older in practice_files[:-1]:
             skip(older)  # superseded by the newest month: never staged
             seen[older.name] = older.sha256

@@ -398,13 +398,15 @@ def _cared_for_person(rng: random.Random, factory: PeopleFactory, world: World, 
         age = max(age, carer_age + GENERATION)
     elif relationship == "Parent":
         age = min(age, carer_age - GENERATION)
+    if first_name != carer.first_name:  # only a son named after his father shares it
+        not_named = not_named | {carer.first_name}
     person = factory.person(
         sex, birth_date(rng, age, end), surname=carer.last_name if same_surname else None,
         first_name=first_name, near=carer if lives_with else None,
         not_named=not_named)
     world.people.append(person)
     if lives_with and same_surname:
-        kind = ("same_first_name_same_address" if first_name == carer.first_name
+        kind = ("same_first_name_same_address" if person.first_name == carer.first_name
                 else "same_surname_same_address")
         world.hard_negatives.append((carer.pid, person.pid, kind))
     return person

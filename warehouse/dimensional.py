@@ -71,17 +71,15 @@ def dim_person(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
         if r.carer_ref not in declined:
             take(keys.get(f"provider:cared_for:{r.cared_for_ref}"), r.date_of_birth, None,
                  None, r.date_of_death)
-    # No person-level row about anyone on a declined file: the carer, and each person
-    # recorded as cared for there unless some other record (a file that did not decline)
-    # knows them too.
+    # Nothing a declined file says reaches a person-level row: not the carer, and not the
+    # people recorded as cared for there. Someone another record knows keeps the row that
+    # record gives them (its roles and sources only).
     on_declined = {f"provider:carer:{r}" for r in declined} | {
         f"provider:cared_for:{r.cared_for_ref}" for r in cared_for.itertuples(index=False)
         if r.carer_ref in declined}
-    only_declined = records["source_record_key"].isin(on_declined).groupby(
-        records["person_key"]).all()
-    hidden = {keys.get(f"provider:carer:{r}") for r in declined} | set(
-        only_declined.index[only_declined])
-    frame = records[~records["person_key"].isin(hidden)]
+    hidden = {keys.get(f"provider:carer:{r}") for r in declined}
+    frame = records[~records["person_key"].isin(hidden)
+                    & ~records["source_record_key"].isin(on_declined)]
     roles = frame.groupby("person_key").agg(
         is_carer=("role", lambda s: (s == "carer").any()),
         is_cared_for=("role", lambda s: (s == "cared_for").any()),

@@ -138,21 +138,28 @@ def test_a_failure_reason_is_the_exception_type_and_first_line_only() -> None:
 
 def test_a_night_summary_separates_failures_from_what_they_stopped() -> None:
     from carelink.airflow_runner import NightResult
-    from carelink.errors import NightOutOfOrder
+    from carelink.errors import NightOutOfOrder, SourceError
     from carelink.notify import failure_reason
 
-    states = {"check_night_order": "failed", "extract_las": "upstream_failed",
-              "link_persons": "failed", "write_reports": "failed"}
-    reason = failure_reason(NightOutOfOrder("2026-11-21 never ran and 2026-11-24 already has"))
-    result = NightResult(date(2026, 11, 21), "manual__x", states,
-                         failure_reasons={"check_night_order": reason})
+    states = {"check_night_order": "success", "extract_las": "failed",
+              "validate_las": "upstream_failed", "stage_las": "upstream_failed",
+              "link_persons": "success"}
+    result = NightResult(date(2026, 11, 21), "manual__x", states, failure_reasons={
+        "extract_las": failure_reason(SourceError("LAS database x: file not found"))})
     lines = result.lines()
-    assert "  FAILED tasks: check_night_order, link_persons, write_reports" in lines
-    assert "  not run because of them: extract_las" in lines
-    assert ("    check_night_order: NightOutOfOrder: 2026-11-21 never ran and 2026-11-24 "
-            "already has") in lines
+    assert "  FAILED tasks: extract_las" in lines
+    assert "  not run because of them: stage_las, validate_las" in lines
+    assert "  las      failed  — SourceError: LAS database x: file not found" in lines
     assert lines[-1] == "  exit status 1"
-    left = NightResult(date(2026, 11, 23), "manual__y", {"check_night_order": "success",
+    # refused before anything ran: only why (the marts belong to another night)
+    reason = failure_reason(NightOutOfOrder("2026-11-21 never ran and 2026-11-24 already has"))
+    refused = NightResult(date(2026, 11, 21), "manual__y", {
+        "check_night_order": "failed", "extract_las": "upstream_failed",
+        "link_persons": "failed"}, failure_reasons={"check_night_order": reason})
+    assert refused.lines()[1:] == [
+        "  refused, nothing run: NightOutOfOrder: 2026-11-21 never ran and 2026-11-24 already "
+        "has", "  exit status 1"]
+    left = NightResult(date(2026, 11, 23), "manual__z", {"check_night_order": "success",
                                                            "extract_las": "skipped"},
                        superseded="2026-11-23 ran before")
     assert left.lines()[1:] == ["  nothing run: 2026-11-23 ran before", "  exit status 0"]

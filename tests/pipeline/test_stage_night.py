@@ -94,3 +94,11 @@ def test_an_unreachable_warehouse_is_named_and_retried_like_a_source(county, tmp
         extract_source(settings, "gp", date(2026, 11, 22))
     assert isinstance(caught.value, SourceError)  # the extract task's retry policy retries it
     assert "pw" not in str(caught.value)
+
+
+def test_a_night_that_has_not_ended_is_refused(county, tmp_path) -> None:
+    from carelink.errors import NightOutOfOrder
+    from carelink.pipeline import check_night_order, london_today
+
+    with pytest.raises(NightOutOfOrder, match="has not ended yet"):
+        check_night_order(_settings(county, tmp_path), london_today())

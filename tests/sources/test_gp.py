@@ -231,6 +231,9 @@ def test_unreadable_folder_raises_source_error(tmp_path, monkeypatch):
 def test_an_unreadable_file_is_quarantined_alone(tmp_path, monkeypatch):
     landing = _landing(tmp_path)
     (landing / "gp" / "D82003_202611.csv").symlink_to(tmp_path / "gone.csv")  # broken link
+    (landing / "gp" / "D82001_202612.csv").symlink_to(tmp_path / "gone.csv")  # future: unseen
+    # D82002's November file cannot be opened: its older October file must not stand in
+    _write(landing / "gp", "D82002_202610.csv", S1_HEADER, S1_ROWS)
     real_open = open
 
     def guarded(path, *args, **kwargs):
@@ -244,7 +247,8 @@ def test_an_unreadable_file_is_quarantined_alone(tmp_path, monkeypatch):
     assert whole == {"D82002_202611.csv": "file cannot be read (PermissionError)",
                      "D82003_202611.csv": "file cannot be read (FileNotFoundError)"}
     assert result.state["practices_replaced"] == ["D82001"]  # the readable practice loads
-    assert "D82002_202611.csv" not in result.state["files"]  # read again tomorrow
+    for name in ("D82002_202611.csv", "D82002_202610.csv"):
+        assert name not in result.state["files"]  # both looked at again tomorrow
     assert "2 files quarantined: D82002_202611.csv (file cannot be read" in result.message
 
 

@@ -365,7 +365,8 @@ def test_roles_keep_analysts_away_from_identifiers(engine):
 
 def test_no_person_level_row_about_anyone_on_a_declined_file() -> None:
     # CR1 declined: neither CR1 nor the person on CR1's file (CF1) gets a dim_person row.
-    # CF2, on CR1's file too, is also on CR2's file (which did not decline): they stay.
+    # CF2, on CR1's file too, is also on CR2's file (which did not decline): they stay. CF4
+    # on CR1's file is an LAS carer: they stay as what LAS says (a carer, not in provider).
     from warehouse.dimensional import dim_person
 
     staged = {
@@ -375,14 +376,19 @@ def test_no_person_level_row_about_anyone_on_a_declined_file() -> None:
         "provider_cared_for": frame("provider_cared_for", [
             {"cared_for_ref": "CF1", "carer_ref": "CR1"},
             {"cared_for_ref": "CF2", "carer_ref": "CR1"},
-            {"cared_for_ref": "CF3", "carer_ref": "CR2"}]),
+            {"cared_for_ref": "CF3", "carer_ref": "CR2"},
+            {"cared_for_ref": "CF4", "carer_ref": "CR1"}]),
     }
     records = pd.DataFrame({
         "source_record_key": ["provider:carer:CR1", "provider:cared_for:CF1",
                               "provider:cared_for:CF2", "provider:carer:CR2",
-                              "provider:cared_for:CF3"],
-        "person_key": ["pk_a", "pk_b", "pk_c", "pk_d", "pk_c"],
-        "role": ["carer", "cared_for", "cared_for", "carer", "cared_for"],
-        "source": ["provider"] * 5})
-    people = dim_person(staged, records, date(2025, 3, 1))
-    assert sorted(people["person_key"]) == ["pk_c", "pk_d"]
+                              "provider:cared_for:CF3", "provider:cared_for:CF4", "las:7"],
+        "person_key": ["pk_a", "pk_b", "pk_c", "pk_d", "pk_c", "pk_e", "pk_e"],
+        "role": ["carer", "cared_for", "cared_for", "carer", "cared_for", "cared_for",
+                 "carer"],
+        "source": ["provider"] * 6 + ["las"]})
+    people = dim_person(staged, records, date(2025, 3, 1)).set_index("person_key")
+    assert sorted(people.index) == ["pk_c", "pk_d", "pk_e"]
+    las_carer = people.loc["pk_e"]
+    assert las_carer["is_carer"] and not las_carer["is_cared_for"]
+    assert las_carer["in_las"] and not las_carer["in_provider"]
