@@ -20,7 +20,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from carelink.config import PROJECT_ROOT, Settings
-from carelink.errors import driver_reason
 
 log = logging.getLogger(__name__)
 
@@ -89,31 +88,14 @@ def logical_date_for(extract_date: date) -> datetime:
     return datetime.combine(extract_date + timedelta(days=1), dtime(2, 0), tzinfo=LONDON)
 
 
-class WarehouseUnavailable(Exception):
-    """The warehouse cannot be opened at all, so the night cannot start."""
-
-
 def ensure_warehouse(settings: Settings) -> None:
     """Create a brand-new warehouse on first use; refuse one whose schema is behind (an
-    upgrade is a deliberate act: `carelink warehouse upgrade`)."""
-    import sqlalchemy as sa
+    upgrade is a deliberate act: `carelink warehouse upgrade`) or that cannot be opened,
+    before any task starts."""
+    from carelink.pipeline import open_warehouse
 
-    import warehouse
-
-    engine = warehouse.make_engine(settings.warehouse_url)
-    try:
-        if warehouse.current_revision(engine) is None:
-            log.info("creating the warehouse at %s", warehouse.describe_url(settings.warehouse_url))
-            warehouse.upgrade_engine(engine)
-        warehouse.ensure_current(engine)
-    except sa.exc.OperationalError as exc:
-        # Before any task starts: a locked DuckDB file (another process has it open) or a
-        # PostgreSQL server that refuses us should read as one line, not a traceback.
-        raise WarehouseUnavailable(
-            f"cannot open the warehouse at {warehouse.describe_url(settings.warehouse_url)}: "
-            f"{driver_reason(exc)}") from exc
-    finally:
-        engine.dispose()
+    with open_warehouse(settings, "start the night", create=True):
+        pass
 
 
 def run_dag(settings: Settings, dag_id: str, logical_date: datetime,

@@ -36,15 +36,20 @@ def extract_dir(settings: Settings, source: str, extract_date: date) -> Path:
 
 
 @contextmanager
-def _first_read(settings: Settings, purpose: str) -> Iterator:
-    """The warehouse for a task's first read: its schema checked (`WarehouseBehind` says how
-    to upgrade), an outage named as the warehouse's and retried like a source's."""
+def open_warehouse(settings: Settings, purpose: str, *, create: bool = False) -> Iterator:
+    """The warehouse for a first read: its schema checked (`WarehouseBehind` says how to
+    upgrade; `create` builds a brand-new one), and an outage — a locked DuckDB file, a
+    PostgreSQL server that refuses us — one line naming the warehouse (`WarehouseUnreachable`,
+    which a task retries like an unreachable source)."""
     import sqlalchemy as sa
 
     import warehouse
 
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
+        if create and warehouse.current_revision(engine) is None:
+            log.info("creating the warehouse at %s", warehouse.describe_url(settings.warehouse_url))
+            warehouse.upgrade_engine(engine)
         warehouse.ensure_current(engine)
         yield engine
     except sa.exc.OperationalError as exc:
@@ -63,7 +68,7 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
     """
     import warehouse
 
-    with _first_read(settings, f"read the {source} state") as engine:
+    with open_warehouse(settings, f"read the {source} state") as engine:
         state = warehouse.read_source_state(engine, source)
 
     if source == "provider":
@@ -183,7 +188,7 @@ def check_night_order(settings: Settings, extract_date: date) -> NightOrder:
         raise NightOutOfOrder(
             f"{extract_date} has not ended yet ({today} in London): a night's extracts are "
             "exported the morning after, so the latest extract date is yesterday")
-    with _first_read(settings, "check the order of nights") as engine:
+    with open_warehouse(settings, "check the order of nights") as engine:
         nights = warehouse.nights_run(engine)
     newer = sorted(d for d in nights if d > extract_date)
     if not newer:

@@ -84,7 +84,8 @@ def test_run_on_a_locked_warehouse_says_so_in_one_line(tmp_path):
     finally:
         holder.close()
     assert proc.returncode == 2
-    assert "carelink run: cannot open the warehouse at duckdb:///" in proc.stderr
+    assert "carelink run: warehouse duckdb:///" in proc.stderr
+    assert "cannot be opened to start the night: " in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
