@@ -1,6 +1,7 @@
 """Task callbacks: failure notification (off unless CARELINK_ALERT_WEBHOOK is set) and the
 task-by-task progress lines `carelink run` prints (CARELINK_PROGRESS=1; under a scheduler the
-UI shows progress, so they are silent there).
+UI shows progress, so they are silent there), and the handler that lets Ctrl-C or a TERM stop
+`carelink run` (`held_signals`).
 
 The alert names the DAG, task, run and exception type only — exception texts are written to
 say file, row and reason, but an alert leaves the organisation, so it carries even less.
