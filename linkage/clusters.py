@@ -49,6 +49,34 @@ class ClusterResult:
     forced_links: int = 0  # LAS merges joined whatever the scores
 
 
+class DisjointSets:
+    """Union-find with path halving. `join` keeps the smaller root, so the result does not
+    depend on the order of the joins; `attach` lets a caller that checks each join (the
+    guards) choose which side survives."""
+
+    def __init__(self, items) -> None:
+        self.parent = {x: x for x in items}
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.parent
+
+    def find(self, item):
+        parent = self.parent
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    def attach(self, root, to) -> None:
+        """Make the set rooted at `root` part of the set rooted at `to`."""
+        self.parent[root] = to
+
+    def join(self, a, b) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.attach(max(ra, rb), min(ra, rb))
+
+
 def predict_pairs(records: pd.DataFrame, settings: dict, threshold: float | None
                   ) -> tuple[pd.DataFrame, int]:
     """(scored pairs as pandas, how many pairs were scored).
@@ -170,35 +198,29 @@ def constrained_clusters(keys: list[str], edges: pd.DataFrame, info: pd.DataFram
 def _greedy_union(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
                   forced: list[tuple[str, str]], cannot: dict[str, set[str]]
                   ) -> dict[str, str]:
-    parent = {k: k for k in keys}
+    sets = DisjointSets(keys)
     groups = {k: _group_for(info.loc[k], cannot.get(k, set())) for k in keys}
 
-    def find(k: str) -> str:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
     def union(a: str, b: str, force: bool) -> None:
-        ra, rb = find(a), find(b)
+        ra, rb = sets.find(a), sets.find(b)
         if ra == rb:
             return
         if not force and not groups[ra].compatible(groups[rb]):
             return
-        parent[rb] = ra
+        sets.attach(rb, ra)
         groups[ra].absorb(groups[rb])
 
     for a, b in forced:
-        if a in parent and b in parent:
+        if a in sets and b in sets:
             union(a, b, True)
     ordered = edges.sort_values(["match_weight", "unique_id_l", "unique_id_r"],
                                 ascending=[False, True, True])
     for a, b in zip(ordered["unique_id_l"], ordered["unique_id_r"], strict=True):
-        if a in parent and b in parent:
+        if a in sets and b in sets:
             union(a, b, False)
     members: dict[str, list[str]] = {}
     for k in keys:
-        members.setdefault(find(k), []).append(k)
+        members.setdefault(sets.find(k), []).append(k)
     return {k: min(ms) for ms in members.values() for k in ms}
 
 
@@ -473,23 +495,16 @@ def merge_context_links(out: pd.DataFrame, links: list[tuple[str, str, int]],
         for k in keys[1:]:
             group.absorb(_group_for(info.loc[k], cannot.get(k, set())))
         groups[cid] = group
-    parent = {cid: cid for cid in members}
-
-    def find(c: str) -> str:
-        while parent[c] != c:
-            parent[c] = parent[parent[c]]
-            c = parent[c]
-        return c
-
+    sets = DisjointSets(members)
     taken = 0
     for a, b, _ in sorted(links, key=lambda x: (-x[2], x[0], x[1])):
-        ra, rb = find(cluster_of[a]), find(cluster_of[b])
+        ra, rb = sets.find(cluster_of[a]), sets.find(cluster_of[b])
         if ra == rb or not groups[ra].compatible(groups[rb]):
             continue
         keep, gone = min(ra, rb), max(ra, rb)
-        parent[gone] = keep
+        sets.attach(gone, keep)
         groups[keep].absorb(groups[gone])
         taken += 1
     if taken:
-        out["cluster_id"] = out["cluster_id"].map(lambda c: find(c) if c in parent else c)
+        out["cluster_id"] = out["cluster_id"].map(lambda c: sets.find(c) if c in sets else c)
     return taken

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from linkage.clusters import DisjointSets
+
 if TYPE_CHECKING:
     from linkage.nightly import LinkOutcome
 
@@ -192,29 +194,6 @@ def hard_negative_merges(frame: pd.DataFrame, hard_negatives: pd.DataFrame | Non
             "by_kind": {str(k): int(v) for k, v in by_kind.items()}}
 
 
-class _DisjointSets:
-    """Union-find over 0..n-1; each set's root is its smallest member, so results do not
-    depend on the order of the joins."""
-
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        parent = self.parent
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def roots(self) -> list[int]:
-        return [self.find(i) for i in range(len(self.parent))]
-
-
 # --- what any linkage could find ------------------------------------------------------------
 
 
@@ -250,7 +229,7 @@ def evidence_groups(records: pd.DataFrame, truth: pd.DataFrame,
     frame.loc[declined, "person"] = frame.loc[declined, "person"] + "|declined"
     keys = frame["source_record_key"].tolist()
     index = {k: i for i, k in enumerate(keys)}
-    sets = _DisjointSets(len(keys))
+    sets = DisjointSets(range(len(keys)))
     join = sets.join
 
     for column in ("nhs_number", "postcode", "address"):
@@ -278,7 +257,7 @@ def evidence_groups(records: pd.DataFrame, truth: pd.DataFrame,
         if a in index and b in index and person_of[a] == person_of[b]:
             join(index[a], index[b])
     out = frame[["source_record_key", "person"]].copy()
-    out["group"] = out["person"] + "#" + pd.Series([str(r) for r in sets.roots()],
+    out["group"] = out["person"] + "#" + pd.Series([str(sets.find(i)) for i in range(len(keys))],
                                                    index=out.index)
     return out
 
@@ -310,7 +289,7 @@ def deterministic_baseline(records: pd.DataFrame) -> pd.DataFrame:
     No guards and no opt-out: that is the point of a baseline.
     """
     keys = records["source_record_key"].astype(str).tolist()
-    sets = _DisjointSets(len(keys))
+    sets = DisjointSets(range(len(keys)))
     rules = [["nhs_number"], ["first_name", "last_name", "date_of_birth"]]
     for cols in rules:
         sub = records[cols].reset_index(drop=True)
@@ -323,8 +302,9 @@ def deterministic_baseline(records: pd.DataFrame) -> pd.DataFrame:
         for i, j in zip(sub.index, anchor, strict=True):
             if i != j:
                 sets.join(int(i), int(j))
+    roots = [sets.find(i) for i in range(len(keys))]
     return pd.DataFrame({"source_record_key": keys,
-                         "person_key": [f"baseline:{keys[r]}" for r in sets.roots()]})
+                         "person_key": [f"baseline:{keys[r]}" for r in roots]})
 
 
 # --- a whole county -----------------------------------------------------------------------------
