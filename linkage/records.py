@@ -43,7 +43,7 @@ _STREET_WORDS = {
     "GDNS": "GARDENS", "GRN": "GREEN", "SQ": "SQUARE", "TER": "TERRACE", "TERR": "TERRACE",
     "WY": "WAY", "GR": "GROVE", "PK": "PARK", "HL": "HILL",
 }  # fmt: skip
-_BRACKETED = re.compile(r"\([^)]*\)")
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^]]*\]|\{[^}]*\}")
 _FEMALE_WORDS = {"MRS", "MISS", "MS", "LADY", "WIFE", "MOTHER", "MUM", "DAUGHTER", "SISTER",
                  "GRANDMOTHER", "NAN", "AUNT", "NIECE", "GRANDDAUGHTER"}
 _MALE_WORDS = {"MR", "SIR", "MASTER", "HUSBAND", "FATHER", "DAD", "SON", "BROTHER",
@@ -56,6 +56,9 @@ _RELATION_WORDS = (_FEMALE_WORDS | _MALE_WORDS | {
     "GRANDPARENT", "GRANDCHILD", "SIBLING", "MUMMY", "DADDY", "GRANDMA", "GRANDAD",
     "GRANDDAD", "GRANDPA", "GRANNY"}) - _TITLES
 _FILLER_WORDS = {"MY", "HIS", "HER", "THEIR", "THE", "AND", "OF"}
+# Words that begin a surname of several words (`van der Berg`, `De Souza`, `St John`).
+_SURNAME_PARTICLES = {"VAN", "VON", "DER", "DEN", "DE", "DI", "DA", "DU", "DEL", "DELLA",
+                      "DOS", "DAS", "LE", "LA", "ST", "AP", "AL", "EL", "BIN", "BINTI"}
 
 
 @lru_cache(maxsize=1)
@@ -244,31 +247,54 @@ def valid_nhs(value: object) -> str | None:
 def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
     """(first name or initial, surname) from EMIS free text naming a cared-for person.
 
-    Handles `Mrs J Smith`, `John Smith (husband)`, `SMITH, John` and plain `John Smith`.
-    Titles and bracketed relationships are dropped; a lone initial is kept as the first name
-    so that the model's "initial only" level can use it.
+    Receptionists write `Mrs J Smith`, `John Smith (husband)`, `SMITH, John`, but also
+    `Mrs J A Smith`, `Mary Ann Smith`, `Jean Smith - wife`, `Dad: John Smith`. Titles,
+    bracketed notes and a relationship word at either end are dropped; middle names and
+    initials are dropped (sources record them inconsistently), so the surname is the last
+    word, with any particle before it (`van der Berg`, `De Souza`); a lone initial is kept as
+    the first name so that the model's "initial only" level can use it.
     """
     raw = clean_text(text)
     if raw is None:
         return None, None
-    raw = _BRACKETED.sub(" ", raw)
-    plain = set(re.sub(r"[^A-Z ]", " ", raw.upper()).split())
-    if plain <= _TITLES | _RELATION_WORDS | _FILLER_WORDS:  # `wife`, `my son`: nobody named
+    parts = [words for part in _BRACKETED.sub(" ", raw).split(",") if (words := _name_words(part))]
+    if not parts:  # the name may be the bracketed note: `Mum (Jean Smith)`
+        parts = [words for note in _BRACKETED.findall(raw)
+                 for part in note[1:-1].split(",") if (words := _name_words(part))]
+    if not parts:  # `wife`, `my son`: nobody named
         return None, None
-    if "," in raw:
-        surname_part, _, given_part = raw.partition(",")
-        surname = normalise_name(surname_part)
-        given = [w for w in (normalise_name(given_part) or "").split() if w not in _TITLES]
-        return (given[0] if given else None), surname
-    words = [w for w in (normalise_name(raw.replace(".", " ")) or "").split()
-             if w not in _TITLES]
-    if not words:
-        return None, None
+    if len(parts) >= 2 and len(parts[0]) == 1 and len(parts[0][0]) > 1:  # `SMITH, John A`
+        given = _strip_relation_words(parts[1])
+        return given[0], parts[0][0]
+    words = _strip_relation_words(parts[0])  # `Jean Smith, dementia`: a note follows
     if len(words) == 1:
         return None, words[0]
-    return words[0], " ".join(words[1:])
+    first, rest = words[0], words[1:]
+    while len(rest) > 1 and len(rest[0]) == 1:  # middle initials: `J A SMITH`
+        rest = rest[1:]
+    surname_from = len(rest) - 1
+    while surname_from > 0 and rest[surname_from - 1] in _SURNAME_PARTICLES:
+        surname_from -= 1
+    return first, " ".join(rest[surname_from:])
 
 
+def _name_words(text: str) -> list[str]:
+    """Name words of one comma-separated part, titles and fillers left out; empty when the
+    part holds nothing but titles, fillers and relationship words."""
+    folded = normalise_name(re.sub(r"[^\w'’-]+|(?<!\w)-|-(?!\w)", " ", text)) or ""
+    words = [w.strip("-'") for w in folded.split()]
+    words = [w for w in words if w and w not in _TITLES and w not in _FILLER_WORDS]
+    return words if any(w not in _RELATION_WORDS for w in words) else []
+
+
+def _strip_relation_words(words: list[str]) -> list[str]:
+    """`JEAN SMITH WIFE` → `JEAN SMITH`. Two words are kept as they are: a relationship
+    word there is more likely a name (`Mrs J Friend`, `Nan Smith`)."""
+    while len(words) > 2 and words[-1] in _RELATION_WORDS:
+        words = words[:-1]
+    while len(words) > 2 and words[0] in _RELATION_WORDS:
+        words = words[1:]
+    return words
 
 
 def free_text_sex(text: object) -> str | None:

@@ -20,6 +20,33 @@ def test_free_text_names_from_emis() -> None:
     assert parse_free_text_name("  ") == (None, None)
 
 
+def test_free_text_names_as_receptionists_type_them() -> None:
+    """Middle names and initials, unbracketed relationship words and notes, particles: each
+    of these once put a middle initial or `WIFE` into the surname, so the mention shared no
+    surname with the person's other records."""
+    cases = {
+        "Mrs J A Smith": ("J", "SMITH"),
+        "Mr J. A. Smith": ("J", "SMITH"),
+        "Mary Ann Smith": ("MARY", "SMITH"),
+        "SMITH, Mary Ann": ("MARY", "SMITH"),
+        "Smith, Mrs J": ("J", "SMITH"),
+        "John Smith husband": ("JOHN", "SMITH"),
+        "Mrs J Smith - wife": ("J", "SMITH"),
+        "Jean Smith/wife": ("JEAN", "SMITH"),
+        "Jean Smith [wife]": ("JEAN", "SMITH"),
+        "Jean Smith, dementia": ("JEAN", "SMITH"),
+        "Dad - John Smith": ("JOHN", "SMITH"),
+        "my mum (Jean Smith)": ("JEAN", "SMITH"),
+        "Mr P van der Berg": ("P", "VAN DER BERG"),
+        "Maria De Souza": ("MARIA", "DE SOUZA"),
+        "Mrs Jean Smith-Jones": ("JEAN", "SMITH-JONES"),
+        "Zoë Brontë": ("ZOE", "BRONTE"),
+        "Nan Smith": ("NAN", "SMITH"),  # two words: a relationship word is a name here
+        "Mrs Smith": (None, "SMITH"),
+    }
+    assert {text: parse_free_text_name(text) for text in cases} == cases
+
+
 def test_nicknames_share_a_canonical_form() -> None:
     assert canonical_first_name("BOB") == canonical_first_name("ROBERT") == "ROBERT"
     assert canonical_first_name("PEGGY") == "MARGARET"
