@@ -55,7 +55,9 @@ _RELATION_WORDS = (_FEMALE_WORDS | _MALE_WORDS | {
     "PARTNER", "SPOUSE", "PARENT", "PARENTS", "CHILD", "FRIEND", "NEIGHBOUR", "RELATIVE",
     "GRANDPARENT", "GRANDCHILD", "SIBLING", "MUMMY", "DADDY", "GRANDMA", "GRANDAD",
     "GRANDDAD", "GRANDPA", "GRANNY"}) - _TITLES
-_FILLER_WORDS = {"MY", "HIS", "HER", "THEIR", "THE", "AND", "OF"}
+_FILLER_WORDS = {"MY", "HIS", "HER", "THEIR", "THE", "AND", "OF", "DOB", "NHS", "NO", "BORN"}
+_DATE_OR_NUMBER = re.compile(
+    r"\d{1,2}[-/. ]?[A-Za-z]{3,9}[-/. ]?\d{2,4}|[\d/.-]*\d[\d/.-]*|\bd\.? ?o\.? ?b\b\.?", re.I)
 # Words that begin a surname of several words (`van der Berg`, `De Souza`, `St John`).
 _SURNAME_PARTICLES = {"VAN", "VON", "DER", "DEN", "DE", "DI", "DA", "DU", "DEL", "DELLA",
                       "DOS", "DAS", "LE", "LA", "ST", "AP", "AL", "EL", "BIN", "BINTI"}
@@ -248,8 +250,10 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
     """(first name or initial, surname) from EMIS free text naming a cared-for person.
 
     Receptionists write `Mrs J Smith`, `John Smith (husband)`, `SMITH, John`, but also
-    `Mrs J A Smith`, `Mary Ann Smith`, `Jean Smith - wife`, `Dad: John Smith`. Titles,
-    bracketed notes and a relationship word at either end are dropped; middle names and
+    `Mrs J A Smith`, `SMITH J A`, `Mary Ann Smith`, `Jean Smith - wife`, `Dad: John Smith`,
+    `Jean Smith DOB 07-Mar-1931`. Titles, bracketed notes, dates and numbers, and a
+    relationship word at either end are dropped (a typed date is not trusted as the date of
+    birth: it may as well be when the caring began); middle names and
     initials are dropped (sources record them inconsistently), so the surname is the last
     word, with any particle before it (`van der Berg`, `De Souza`); a lone initial is kept as
     the first name so that the model's "initial only" level can use it.
@@ -269,6 +273,8 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
     words = _strip_relation_words(parts[0])  # `Jean Smith, dementia`: a note follows
     if len(words) == 1:
         return None, words[0]
+    if len(words[0]) > 1 and all(len(w) == 1 for w in words[1:]):  # `SMITH J A`
+        return words[1], words[0]
     first, rest = words[0], words[1:]
     while len(rest) > 1 and len(rest[0]) == 1:  # middle initials: `J A SMITH`
         rest = rest[1:]
@@ -281,6 +287,7 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
 def _name_words(text: str) -> list[str]:
     """Name words of one comma-separated part, titles and fillers left out; empty when the
     part holds nothing but titles, fillers and relationship words."""
+    text = _DATE_OR_NUMBER.sub(" ", text)  # `Jean Smith DOB 07-Mar-1931`
     folded = normalise_name(re.sub(r"[^\w'’-]+|(?<!\w)-|-(?!\w)", " ", text)) or ""
     words = [w.strip("-'") for w in folded.split()]
     words = [w for w in words if w and w not in _TITLES and w not in _FILLER_WORDS]

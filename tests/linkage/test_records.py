@@ -21,9 +21,9 @@ def test_free_text_names_from_emis() -> None:
 
 
 def test_free_text_names_as_receptionists_type_them() -> None:
-    """Middle names and initials, unbracketed relationship words and notes, particles: each
-    of these once put a middle initial or `WIFE` into the surname, so the mention shared no
-    surname with the person's other records."""
+    """Middle names and initials, unbracketed relationship words and notes, a date of birth
+    or number typed in, particles: each of these once put an initial, `WIFE` or `DOB` into
+    the surname, so the mention shared no surname with the person's other records."""
     cases = {
         "Mrs J A Smith": ("J", "SMITH"),
         "Mr J. A. Smith": ("J", "SMITH"),
@@ -43,6 +43,10 @@ def test_free_text_names_as_receptionists_type_them() -> None:
         "Zoë Brontë": ("ZOE", "BRONTE"),
         "Nan Smith": ("NAN", "SMITH"),  # two words: a relationship word is a name here
         "Mrs Smith": (None, "SMITH"),
+        "SMITH J A": ("J", "SMITH"),
+        "Jean Smith DOB 07-Mar-1931": ("JEAN", "SMITH"),
+        "Jean Smith d.o.b. 1931-03-07": ("JEAN", "SMITH"),
+        "Jean Smith (wife) NHS 943 476 5919": ("JEAN", "SMITH"),
     }
     assert {text: parse_free_text_name(text) for text in cases} == cases
 
