@@ -56,6 +56,7 @@ _RELATION_WORDS = (_FEMALE_WORDS | _MALE_WORDS | {
     "GRANDPARENT", "GRANDCHILD", "SIBLING", "MUMMY", "DADDY", "GRANDMA", "GRANDAD",
     "GRANDDAD", "GRANDPA", "GRANNY"}) - _TITLES
 _FILLER_WORDS = {"MY", "HIS", "HER", "THEIR", "THE", "AND", "OF", "DOB", "NHS", "NO", "BORN"}
+_NEE = re.compile(r"\bn[eé]e\b", re.I)
 _DATE_OR_NUMBER = re.compile(
     r"\d{1,2}[-/. ]?[A-Za-z]{3,9}[-/. ]?\d{2,4}|[\d/.-]*\d[\d/.-]*|\bd\.? ?o\.? ?b\b\.?", re.I)
 # Words that begin a surname of several words (`van der Berg`, `De Souza`, `St John`).
@@ -327,6 +328,16 @@ def _postcode_columns(value: object) -> tuple[str | None, str | None, str | None
     return postcode, sector, district
 
 
+def recorded_surname(value: object) -> str | None:
+    """A surname field as the person is called: a note typed into it (`Smith (wife)`) and a
+    birth name (`Smith (nee Jones)`, `Smith nee Jones`) left out."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    text = _NEE.split(_BRACKETED.sub(" ", text), maxsplit=1)[0]
+    return normalise_name(text) or normalise_name(value)
+
+
 def make_record(key: str, source: str, role: str, *, first: object, last: object, dob: object,
             nhs: object, postcode: object, address: object = None, sex: object = None,
             declined: bool = False, carer_ref: str | None = None,
@@ -336,7 +347,7 @@ def make_record(key: str, source: str, role: str, *, first: object, last: object
     sex_n = normalise_sex(sex) if sex is not None else "U"
     return {
         "source_record_key": key, "source": source, "role": role,
-        "first_name": first_n, "last_name": normalise_name(last),
+        "first_name": first_n, "last_name": recorded_surname(last),
         "first_name_alt": canonical_first_name(first_n),
         "date_of_birth": iso_date(dob), "nhs_number": valid_nhs(nhs),
         "postcode": pc, "postcode_guessed": bool(postcode_guessed and pc),
@@ -463,7 +474,7 @@ def gp_cared_for(row: dict) -> tuple[str | None, str | None, object, object] | N
     """
     nhs = row.get("cared_for_nhs_number")
     first, _ = cared_for_first_name(row.get("cared_for_first_name"))
-    last = normalise_name(row.get("cared_for_last_name"))
+    last = recorded_surname(row.get("cared_for_last_name"))
     if first is None and last is None and not is_missing(row.get("cared_for_name")):
         first, last = parse_free_text_name(row.get("cared_for_name"))
     if first is None and last is None and nhs_digits(nhs) is None:

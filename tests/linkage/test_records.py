@@ -211,3 +211,13 @@ def test_a_first_name_that_is_a_relationship_word_is_no_name() -> None:
          "date_of_birth": "1930-02-03"}])
     rec = person_records(staged).set_index("source_record_key").loc["provider:cared_for:CF1"]
     assert pd.isna(rec["first_name"]) and rec["last_name"] == "HILL" and rec["sex"] == "F"
+
+
+def test_a_note_or_birth_name_in_a_surname_field_is_left_out() -> None:
+    from linkage.records import recorded_surname
+
+    assert recorded_surname("Smith (wife)") == "SMITH"
+    assert recorded_surname("Smith (nee Jones)") == recorded_surname("Smith née Jones") == "SMITH"
+    assert recorded_surname("Neeson") == "NEESON"
+    assert recorded_surname("(Smith)") == "SMITH"
+    assert recorded_surname("  ") is None
