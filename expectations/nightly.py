@@ -136,7 +136,7 @@ def service_contact(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
     A carer assessment's carer is the assessed person; otherwise the carers are the people
     the linkage says care for the assessed person."""
     columns = ["assessment_id", "assessment_type", "carers_service_contact", "recorded_contact",
-               "carer_known_to_service", "agrees"]
+               "carer_known_to_service", "agrees", "assessment_date"]
     assessments = staged.get("las_assessment")
     if assessments is None or assessments.empty:
         return pd.DataFrame(columns=columns)
@@ -168,7 +168,8 @@ def service_contact(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
                      "assessment_type": r.get("assessment_type"),
                      "carers_service_contact": r.get("carers_service_contact"),
                      "recorded_contact": recorded, "carer_known_to_service": known,
-                     "agrees": recorded == known})
+                     "agrees": recorded == known,
+                     "assessment_date": r.get("assessment_date")})
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -215,7 +216,8 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in (("gp_register_staleness", stale),
                         ("gp_register_practice_summary", summary),
-                        ("star_bias_practitioner", bias), ("star_score_flags", flags)):
+                        ("star_bias_practitioner", bias), ("star_score_flags", flags),
+                        ("service_contact", contact)):
         path = out_dir / f"{name}.parquet"
         frame.to_parquet(path, index=False)
         checks.paths[name] = path

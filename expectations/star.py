@@ -41,7 +41,9 @@ def _prepare(stars: pd.DataFrame) -> pd.DataFrame:
 def carer_changes(stars: pd.DataFrame) -> pd.DataFrame:
     """Per carer with reading 1 and a later reading: change and the latest's practitioner."""
     df = _prepare(stars).dropna(subset=["carer_ref", "reading", "total_score"])
-    df = df.sort_values(["carer_ref", "reading"])
+    # A reading scored again counts as its latest version (as `marts.star_change` takes it).
+    df = df.sort_values(["carer_ref", "reading", "recorded_at"], kind="stable")
+    df = df.drop_duplicates(["carer_ref", "reading"], keep="last")
     first = df[df["reading"] == 1].drop_duplicates("carer_ref").set_index("carer_ref")
     latest = df.drop_duplicates("carer_ref", keep="last").set_index("carer_ref")
     latest = latest[latest["reading"] > 1]

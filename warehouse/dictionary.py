@@ -47,13 +47,23 @@ DESCRIPTIONS = {
                          "row is the file whose first reading is latest, never a mix.",
     "marts.sustainment": "Per completed 6/12-month check (Tables 8-10).",
     "marts.service_contact_in_las": "LAS assessments of people with a known carer: what LAS "
-                                    "recorded against what the linkage shows (Table 11).",
-    "marts.care_packages": "Per cared-for person with a community package (residential "
+                                    "recorded against what the linkage shows (Tables 11-12). "
+                                    "A carer assessment's carer is the person assessed; "
+                                    "otherwise the carers are those the linkage says care "
+                                    "for them. The same rows the quality gate's "
+                                    "service-contact agreement counts.",
+    "marts.care_packages": "Per cared-for person (someone a carer is recorded, by any "
+                           "source, as caring for: the evaluation's cases) with a community "
+                           "package (residential "
                            "and nursing settings excluded, as in the evaluation) live at any "
                            "time in the 365 days to year_ending, the extract date; the latest "
                            "such package's reason and cost (Tables 14-17). "
                            "carer_known_to_service: some carer of theirs has ever had a "
                            "provider file.",
+    "marts.dim_person": "One row per person key (none for anyone known only from a "
+                        "declined provider file). is_carer / is_cared_for: a carer or "
+                        "cared-for record in the provider's files or a GP register, or either "
+                        "side of an LAS informal-carer relationship.",
     "linkage.person_xref": "Every source person record and the person key it belongs to.",
     "linkage.person_key_history": "Keys retired by merges and the key that survived.",
     "linkage.caring_relationship": "Who cares for whom, resolved to person keys, with how "

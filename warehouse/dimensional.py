@@ -14,7 +14,7 @@ import pandas as pd
 from carelink.codelists import breakdown_reasons, las_primary_support_reasons, practices
 from carelink.identity import age_band
 from linkage.records import gp_cared_for
-from warehouse.marts import _declined_refs, _frame, _key_map
+from warehouse.marts import _declined_refs, _frame, _key_map, las_caring_records
 
 
 def dim_date(first: date = date(2005, 1, 1), last: date = date(2035, 12, 31)) -> pd.DataFrame:
@@ -80,9 +80,14 @@ def dim_person(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
     hidden = {keys.get(f"provider:carer:{r}") for r in declined}
     frame = records[~records["person_key"].isin(hidden)
                     & ~records["source_record_key"].isin(on_declined)]
+    las_carers, las_cared_for = las_caring_records(staged)
+    frame = frame.assign(
+        _carer=(frame["role"] == "carer") | frame["source_record_key"].isin(las_carers),
+        _cared_for=(frame["role"] == "cared_for")
+        | frame["source_record_key"].isin(las_cared_for))
     roles = frame.groupby("person_key").agg(
-        is_carer=("role", lambda s: (s == "carer").any()),
-        is_cared_for=("role", lambda s: (s == "cared_for").any()),
+        is_carer=("_carer", "any"),
+        is_cared_for=("_cared_for", "any"),
         in_provider=("source", lambda s: (s == "provider").any()),
         in_las=("source", lambda s: (s == "las").any()),
         in_gp=("source", lambda s: (s == "gp").any()),

@@ -15,6 +15,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from linkage.relationships import LAS_CARING_TYPES
+
 WEEKS_PER_YEAR = 52.143
 
 
@@ -47,6 +49,18 @@ def carer_keys_by_ref(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd
     return pd.Series({r: keys.get(f"provider:carer:{r}") for r in refs}, dtype="object")
 
 
+def las_caring_records(staged: dict[str, pd.DataFrame]) -> tuple[set[str], set[str]]:
+    """(LAS records of informal carers, LAS records of the people they care for), from LAS's
+    caring relationships: LAS person records carry no role of their own."""
+    rels = _frame(staged, "las_person_relationship")
+    if rels.empty:
+        return set(), set()
+    caring = rels[rels["relationship_type"].astype(str).str.strip().str.lower().isin(
+        LAS_CARING_TYPES)].dropna(subset=["person_id", "related_person_id"])
+    return ({f"las:{int(p)}" for p in caring["related_person_id"]},
+            {f"las:{int(p)}" for p in caring["person_id"]})
+
+
 # --- identification ---------------------------------------------------------------------------
 
 
@@ -57,13 +71,9 @@ def carers_known(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
     columns = ["snapshot_date", "in_provider", "in_las", "in_gp", "carers"]
     if records.empty:
         return pd.DataFrame(columns=columns)
-    carer_keys = set(records.loc[records["role"] == "carer", "person_key"])
-    rels = _frame(staged, "las_person_relationship")
-    if not rels.empty:
-        caring = rels[rels["relationship_type"].isin(["Informal carer", "Main informal carer"])]
-        las_carers = {f"las:{int(p)}" for p in caring["related_person_id"].dropna()}
-        carer_keys |= set(records.loc[records["source_record_key"].isin(las_carers),
-                                      "person_key"])
+    las_carers, _ = las_caring_records(staged)
+    carer_keys = set(records.loc[(records["role"] == "carer")
+                                 | records["source_record_key"].isin(las_carers), "person_key"])
     mine = records[records["person_key"].isin(carer_keys)]
     known = mine.groupby("person_key")["source"].agg(lambda s: frozenset(s))
     rows = []
@@ -79,16 +89,20 @@ def carers_known(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
 
 
 def _readings(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """carer_ref → reading 1, 2, 3 totals (the latest row per reading number)."""
+    """carer_ref → reading 1, 2, 3 totals (the latest row per reading number) and the date of
+    reading 1's conversation."""
     stars = _frame(staged, "provider_star_score")
     if stars.empty:
-        return pd.DataFrame(columns=["carer_ref", "reading_1", "reading_2", "reading_3"])
+        return pd.DataFrame(columns=["carer_ref", "reading_1", "reading_2", "reading_3",
+                                     "reading_1_on"])
     stars = stars.dropna(subset=["reading", "total_score"])
     stars = stars.sort_values("recorded_at").drop_duplicates(["carer_ref", "reading"], keep="last")
     wide = stars.pivot(index="carer_ref", columns="reading", values="total_score")
     out = pd.DataFrame(index=wide.index)
     for n in (1, 2, 3):
         out[f"reading_{n}"] = wide[n] if n in wide.columns else pd.NA
+    first = stars[stars["reading"] == 1].set_index("carer_ref")["assessment_date"]
+    out["reading_1_on"] = pd.to_datetime(out.index.map(first), errors="coerce")
     return out.reset_index()
 
 
@@ -116,8 +130,11 @@ def star_change(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataF
     out["risk_level"] = out["carer_ref"].map(risk)
     out["main_need"] = out["carer_ref"].map(need)
     out["district"] = out["carer_ref"].map(carers["district"])
-    # A re-referred carer has two files: keep the one with the latest first reading.
-    out = out.dropna(subset=["carer_key"]).drop_duplicates("carer_key", keep="last")
+    # A re-referred carer has two files: keep the one whose first reading is latest (a file
+    # without reading 1 counts as earliest; the file reference breaks a tie).
+    out = (out.dropna(subset=["carer_key"])
+           .sort_values(["reading_1_on", "carer_ref"], na_position="first", kind="stable")
+           .drop_duplicates("carer_key", keep="last"))
     for c in ("reading_1", "reading_2", "reading_3", "change_1_2", "change_1_3"):
         out[c] = out[c].astype("Int64")
     return out[columns].reset_index(drop=True)
@@ -172,35 +189,11 @@ def _las_key(xref_map: dict[str, str], person_id: object) -> str | None:
     return xref_map.get(f"las:{int(person_id)}")
 
 
-def service_contact_in_las(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
-                           records: pd.DataFrame, relationships: pd.DataFrame) -> pd.DataFrame:
-    """Table 11: what LAS assessments record about the carer's contact with the service,
-    against whether the linkage shows the service knows the carer."""
-    columns = ["assessment_type", "carers_service_contact", "carer_known_to_service",
-               "assessment_date"]
-    assessments = _frame(staged, "las_assessment")
-    if assessments.empty or relationships.empty:
-        return pd.DataFrame(columns=columns)
-    keys = _key_map(xref)
-    carers_of = _cared_for_carers(relationships)
-    provider_carers = _provider_carer_keys(records)
-    rows = []
-    for row in assessments.itertuples(index=False):
-        key = _las_key(keys, row.person_id)
-        carers = carers_of.get(key) if key else None
-        if not carers:
-            continue
-        rows.append({"assessment_type": row.assessment_type,
-                     "carers_service_contact": row.carers_service_contact,
-                     "carer_known_to_service": bool(carers & provider_carers),
-                     "assessment_date": row.assessment_date})
-    return pd.DataFrame(rows, columns=columns)
-
-
 def care_packages(staged: dict[str, pd.DataFrame], xref: pd.DataFrame, records: pd.DataFrame,
                   relationships: pd.DataFrame, extract_date: date) -> pd.DataFrame:
-    """Tables 14–17: per cared-for person with a package in the year to the extract date, its
-    annual cost, the change from the year before, contingency and carer fatigue."""
+    """Tables 14–17: per cared-for person (someone a carer is known, by any source, to care
+    for: the evaluation's cases) with a package in the year to the extract date, its annual
+    cost, the change from the year before, contingency and carer fatigue."""
     columns = ["cared_for_key", "primary_support_reason", "annual_cost",
                "change_from_previous_year", "includes_contingency", "carer_fatigue_noted",
                "carer_known_to_service", "year_ending"]
@@ -210,7 +203,9 @@ def care_packages(staged: dict[str, pd.DataFrame], xref: pd.DataFrame, records: 
     keys = _key_map(xref)
     packages = packages[packages["setting"] == "Community"].copy()
     packages["cared_for_key"] = [_las_key(keys, p) for p in packages["person_id"]]
+    cared_for = set(relationships["cared_for_key"]) if not relationships.empty else set()
     packages = packages.dropna(subset=["cared_for_key", "start_date"])
+    packages = packages[packages["cared_for_key"].isin(cared_for)]
     year_start = extract_date - timedelta(days=365)
     prev_start = year_start - timedelta(days=365)
 
@@ -220,8 +215,11 @@ def care_packages(staged: dict[str, pd.DataFrame], xref: pd.DataFrame, records: 
 
     this_year = in_window(packages, year_start, extract_date).sort_values("start_date")
     last_year = in_window(packages, prev_start, year_start).sort_values("start_date")
-    current = this_year.groupby("cared_for_key").last()
-    previous = last_year.groupby("cared_for_key")["weekly_cost"].last()
+    # The latest package as a whole (`last()` would mix in an earlier package's value
+    # wherever the latest has none).
+    current = this_year.groupby("cared_for_key").tail(1).set_index("cared_for_key")
+    previous = last_year.groupby("cared_for_key").tail(1).set_index("cared_for_key")[
+        "weekly_cost"]
     assessments = _frame(staged, "las_assessment")
     fatigue: dict[str, bool] = {}
     if not assessments.empty:
@@ -262,8 +260,6 @@ def build_marts(staged: dict[str, pd.DataFrame], linkage: dict[str, pd.DataFrame
         "marts.carers_known": carers_known(staged, records, extract_date),
         "marts.star_change": star_change(staged, xref),
         "marts.sustainment": sustainment(staged, xref),
-        "marts.service_contact_in_las": service_contact_in_las(staged, xref, records,
-                                                               relationships),
         "marts.care_packages": care_packages(staged, xref, records, relationships,
                                              extract_date),
     }
@@ -271,6 +267,8 @@ def build_marts(staged: dict[str, pd.DataFrame], linkage: dict[str, pd.DataFrame
                  "star_bias_practitioner", "star_score_flags"):
         if name in checks:
             marts[f"marts.{name}"] = checks[name]
+    if "service_contact" in checks:  # Table 11: the rows the quality gate's agreement counts
+        marts["marts.service_contact_in_las"] = checks["service_contact"]
     if "marts.star_score_flags" in marts:
         marts["marts.star_score_flags"] = _without_declined(staged, marts["marts.star_score_flags"])
     return marts

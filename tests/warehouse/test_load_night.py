@@ -16,6 +16,7 @@ import pytest
 import warehouse
 from carelink.config import Settings
 from carelink.pipeline import stage_night
+from expectations.nightly import check_night
 from synthetic import generate_county
 from tests.support.privacy import marts_identifier_findings
 from tests.support.stand_in_linkage import write_linkage
@@ -38,7 +39,11 @@ def loaded(warehouse_url, county, tmp_path):
                                  landing_dir=county / "landing", warehouse_url=url)
     stage_night(settings, NIGHT)
     engine = warehouse.make_engine(url)
-    write_linkage(tmp_path / "linkage", warehouse.read_staging(engine))
+    staged = warehouse.read_staging(engine)
+    write_linkage(tmp_path / "linkage", staged)
+    check_night(staged, tmp_path / "linkage", extract_date=NIGHT, run_id="r1",
+                stale_share_threshold=0.5, out_dir=tmp_path / "checks",
+                restricted_dir=tmp_path / "restricted")
     warehouse.load_night(engine, extract_date=NIGHT, run_id="r1",
                          linkage_dir=tmp_path / "linkage", checks_dir=tmp_path / "checks")
     yield engine, tmp_path
@@ -60,6 +65,7 @@ def test_contract_marts_are_filled(loaded) -> None:
     for name in ("marts.carers_known", "marts.star_change", "marts.sustainment",
                  "marts.service_contact_in_las", "marts.care_packages", "marts.dim_person",
                  "marts.fact_star_reading", "marts.fact_gp_register_entry",
+                 "marts.gp_register_staleness", "marts.star_bias_practitioner",
                  "linkage.person_xref"):
         assert counts[name] > 0, name
 

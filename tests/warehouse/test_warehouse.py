@@ -4,7 +4,6 @@ atomic and idempotent, and PostgreSQL roles keep analysts away from identifiers.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -13,32 +12,9 @@ import sqlalchemy as sa
 import warehouse
 import warehouse.load
 from sources.result import FileAccount, QuarantinedRow, SourceExtract
-from sources.tables import ALL_TABLES, PROVIDER_TABLES, TABLES_BY_NAME
+from sources.tables import ALL_TABLES, PROVIDER_TABLES
+from tests.support.staged import frame
 from warehouse.schema import CONTRACT
-
-_DEFAULTS = {"text": "x", "boolean": False, "date": date(2025, 1, 1), "integer": 0,
-             "timestamp": pd.Timestamp("2025-01-01 00:00"), "numeric": 0.0}
-
-
-def frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A staged-table frame with every contract column; required columns get a filler."""
-    spec = TABLES_BY_NAME[table]
-    full = []
-    for row in rows:
-        out = {}
-        for col in spec.columns:
-            if col.name in row:
-                out[col.name] = row[col.name]
-            else:
-                out[col.name] = None if col.nullable else _DEFAULTS[col.type]
-        full.append(out)
-    df = pd.DataFrame(full, columns=spec.column_names)
-    for col in spec.columns:
-        if col.type == "integer":
-            df[col.name] = df[col.name].astype("Int64")
-        elif col.type == "boolean":
-            df[col.name] = df[col.name].astype("boolean")
-    return df
 
 
 def extract(source: str, night: date, tables: dict[str, pd.DataFrame], *,
@@ -378,14 +354,18 @@ def test_no_person_level_row_about_anyone_on_a_declined_file() -> None:
             {"cared_for_ref": "CF2", "carer_ref": "CR1"},
             {"cared_for_ref": "CF3", "carer_ref": "CR2"},
             {"cared_for_ref": "CF4", "carer_ref": "CR1"}]),
+        "las_person_relationship": frame("las_person_relationship", [
+            {"relationship_id": 1, "person_id": 8, "related_person_id": 7,
+             "relationship_type": "Informal carer"}]),
     }
     records = pd.DataFrame({
         "source_record_key": ["provider:carer:CR1", "provider:cared_for:CF1",
                               "provider:cared_for:CF2", "provider:carer:CR2",
                               "provider:cared_for:CF3", "provider:cared_for:CF4", "las:7"],
         "person_key": ["pk_a", "pk_b", "pk_c", "pk_d", "pk_c", "pk_e", "pk_e"],
+        # LAS records carry no role: LAS's caring relationships give it (las:7 cares for las:8)
         "role": ["carer", "cared_for", "cared_for", "carer", "cared_for", "cared_for",
-                 "carer"],
+                 "person"],
         "source": ["provider"] * 6 + ["las"]})
     people = dim_person(staged, records, date(2025, 3, 1)).set_index("person_key")
     assert sorted(people.index) == ["pk_c", "pk_d", "pk_e"]
