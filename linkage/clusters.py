@@ -47,6 +47,10 @@ class ClusterResult:
     guard_actions: list[dict] = field(default_factory=list)
     context_links: int = 0  # links added by the relationship-context step
     forced_links: int = 0  # LAS merges joined whatever the scores
+    # Pairs through each rule, from those at or above the threshold to those kept (the IG
+    # report's flow): above_threshold, same_nhs_number_below_threshold, optout_removed,
+    # same_file_removed, first_name_vetoed.
+    pair_flow: dict[str, int] = field(default_factory=dict)
 
 
 class DisjointSets:
@@ -414,20 +418,24 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
         scored_pairs, n_scored = predict_pairs(records, settings, threshold)
     else:
         scored_pairs, n_scored = scored
-    pairs = scored_pairs[linked_mask(scored_pairs, threshold)].reset_index(drop=True)
+    linked = linked_mask(scored_pairs, threshold)
+    pairs = scored_pairs[linked].reset_index(drop=True)
     declined = set(records.loc[records["information_sharing_declined"].astype(bool),
                                "source_record_key"])
+    above = int((scored_pairs["match_probability"] >= threshold).sum()) if len(pairs) else 0
+    flow = {"above_threshold": above, "same_nhs_number_below_threshold": len(pairs) - above,
+            "optout_removed": 0, "same_file_removed": 0, "first_name_vetoed": 0}
+    optout_removed = 0
     if len(pairs):
-        mask = [_is_optout_edge(a, b, declined)
-                for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)]
-        optout_removed = int(sum(mask))
-        same_file = [b in cannot.get(a, ())
-                     for a, b in zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True)]
-        drop = pd.Series(mask, index=pairs.index) | pd.Series(same_file, index=pairs.index)
-        drop |= first_name_veto(pairs)
-        pairs = pairs[~drop].reset_index(drop=True)
-    else:
-        optout_removed = 0
+        ends = list(zip(pairs["unique_id_l"], pairs["unique_id_r"], strict=True))
+        optout = pd.Series([_is_optout_edge(a, b, declined) for a, b in ends], index=pairs.index)
+        same_file = pd.Series([b in cannot.get(a, ()) for a, b in ends],
+                              index=pairs.index) & ~optout
+        veto = first_name_veto(pairs) & ~optout & ~same_file
+        optout_removed = int(optout.sum())
+        flow.update(optout_removed=optout_removed, same_file_removed=int(same_file.sum()),
+                    first_name_vetoed=int(veto.sum()))
+        pairs = pairs[~(optout | same_file | veto)].reset_index(drop=True)
 
     edges = pairs[["unique_id_l", "unique_id_r", "match_probability", "match_weight"]].copy() \
         if len(pairs) else pd.DataFrame(columns=["unique_id_l", "unique_id_r",
@@ -463,7 +471,7 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     if taken:
         log.info("relationship context added %d links", taken)
     return ClusterResult(out, pairs, n_scored, optout_removed, actions, context_links=taken,
-                         forced_links=len(forced))
+                         forced_links=len(forced), pair_flow=flow)
 
 
 def cluster_staged(records: pd.DataFrame, staged: dict[str, pd.DataFrame], settings: dict,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,7 +29,7 @@ import pandas as pd
 
 from carelink.codelists import practices
 from carelink.identity import age_band
-from linkage.clusters import MAX_DOB_SPREAD_DAYS, _as_date, dobs_compatible
+from linkage.clusters import MAX_DOB_SPREAD_DAYS, _as_date, _is_optout_edge, dobs_compatible
 from linkage.context import caring_mentions
 from linkage.model import blocking_rules
 
@@ -39,6 +40,7 @@ VIEWER_HTML = "linkage_borderline_pairs.html"
 SENSITIVITY_THRESHOLDS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 BORDERLINE_BAND = (0.5, 0.995)  # match probability: where clerical review pays
 MAX_BORDERLINE = 60
+_EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']?(?:https?:)?//[^>]*>", re.I)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class IgReportInputs:
     staged: dict[str, pd.DataFrame] = field(default_factory=dict)
     keys_new: int = 0
     keys_retired: int = 0
+    pair_flow: dict[str, int] = field(default_factory=dict)  # `ClusterResult.pair_flow`
 
 
 @dataclass
@@ -72,13 +75,18 @@ class PairScores:
     scored: int
     probability_sum: float
     above_threshold: int
-    above_threshold_probability_sum: float
     at_thresholds: dict[float, int]
     borderline: pd.DataFrame  # every column Splink's comparison viewer needs
+    borderline_in_band: int = 0  # pairs in the band a reviewer may be shown (opt-out kept out)
 
 
-def score_pairs(linker, threshold: float) -> PairScores:
-    """Score every candidate pair once and summarise it in SQL."""
+def score_pairs(linker, threshold: float, declined: set[str] | None = None) -> PairScores:
+    """Score every candidate pair once and summarise it in SQL.
+
+    The clerical-review sample never holds a pair the opt-out forbids (a declined provider
+    file's record beside an LAS or GP record): showing it would share what the carer
+    declined to share.
+    """
     from linkage.model import quiet_splink
 
     with quiet_splink():
@@ -88,19 +96,19 @@ def score_pairs(linker, threshold: float) -> PairScores:
     counts = ", ".join(f"count(*) FILTER (WHERE match_probability >= {t!r})"
                        for t in thresholds)
     row = rel.aggregate(
-        f"count(*), coalesce(sum(match_probability), 0), "
-        f"coalesce(sum(match_probability) FILTER (WHERE match_probability >= "
-        f"{float(threshold)!r}), 0), {counts}").fetchall()[0]
+        f"count(*), coalesce(sum(match_probability), 0), {counts}").fetchall()[0]
     low, high = BORDERLINE_BAND
     centre = _weight(threshold)
-    borderline = (rel.filter(f"match_probability >= {low!r} AND match_probability < {high!r}")
-                  .order("abs(match_weight - " + repr(centre) + "), unique_id_l, unique_id_r")
-                  .limit(MAX_BORDERLINE).df())
-    at = {t: int(n) for t, n in zip(thresholds, row[3:], strict=True)}
+    band = (rel.filter(f"match_probability >= {low!r} AND match_probability < {high!r}")
+            .order("abs(match_weight - " + repr(centre) + "), unique_id_l, unique_id_r").df())
+    if declined and len(band):
+        band = band[[not _is_optout_edge(a, b, declined) for a, b in zip(
+            band["unique_id_l"], band["unique_id_r"], strict=True)]]
+    at = {t: int(n) for t, n in zip(thresholds, row[2:], strict=True)}
     return PairScores(scored=int(row[0]), probability_sum=float(row[1]),
-                      above_threshold=at[float(threshold)],
-                      above_threshold_probability_sum=float(row[2]), at_thresholds=at,
-                      borderline=borderline)
+                      above_threshold=at[float(threshold)], at_thresholds=at,
+                      borderline=band.head(MAX_BORDERLINE).reset_index(drop=True),
+                      borderline_in_band=int(len(band)))
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -111,17 +119,23 @@ def _pct(part: float, whole: float) -> float | None:
 
 
 def source_summary(inputs: IgReportInputs) -> list[dict]:
-    """Per source: the extract dates staged and the person records each gave."""
+    """Per source: the extract dates its staged rows came from (one snapshot for the
+    provider; LAS and GP keep rows from every night that delivered them), the rows staged
+    and the person records they gave."""
     out = []
     for source in ("provider", "las", "gp"):
-        dates = set()
+        dates: set[str] = set()
+        rows = 0
         for name, frame in inputs.staged.items():
-            if name.startswith(f"{source}_") and "extract_date" in frame and len(frame):
-                dates |= {str(d) for d in frame["extract_date"].dropna().unique()}
+            if name.startswith(f"{source}_") and len(frame):
+                rows += len(frame)
+                if "extract_date" in frame:
+                    dates |= {str(d) for d in frame["extract_date"].dropna().unique()}
         recs = inputs.records[inputs.records["source"] == source]
         out.append({"source": source,
                     "latest_extract": max(dates) if dates else None,
-                    "extract_dates": len(dates),
+                    "extract_dates": ", ".join(sorted(dates)),
+                    "rows_staged": rows,
                     "person_records": int(len(recs)),
                     "by_role": {str(k): int(v) for k, v in recs["role"].value_counts().items()}})
     return out
@@ -141,6 +155,12 @@ def identifier_quality(inputs: IgReportInputs) -> list[dict]:
         frame = inputs.staged.get(table)
         if frame is not None and len(frame) and "nhs_number" in frame:
             supplied[source_role] = _pct(frame["nhs_number"].notna().sum(), len(frame))
+    gp = inputs.staged.get("gp_register_entry")
+    mentions = int(((inputs.records["source"] == "gp")
+                    & (inputs.records["role"] == "cared_for")).sum())
+    if gp is not None and len(gp) and "cared_for_nhs_number" in gp and mentions:
+        # every row giving a cared-for NHS number is a mention
+        supplied[("gp", "cared_for")] = _pct(gp["cared_for_nhs_number"].notna().sum(), mentions)
     out = []
     for (source, role), recs in inputs.records.groupby(["source", "role"], sort=True):
         n = len(recs)
@@ -199,15 +219,23 @@ def _clusters(inputs: IgReportInputs) -> pd.DataFrame:
 
 
 def flow(inputs: IgReportInputs, scores: PairScores, persons: pd.DataFrame) -> list[dict]:
-    """Counts through each stage, from records in to persons out."""
+    """Counts through each stage, from records in to persons out. The pair rows add up:
+    at or above the threshold + sharing a valid NHS number − each rule's removals = kept."""
+    pf = inputs.pair_flow
     return [
         {"stage": "person records in", "count": int(len(inputs.records))},
         {"stage": "candidate pairs scored (blocking rules)", "count": scores.scored},
-        {"stage": "pairs at or above the threshold", "count": scores.above_threshold},
-        {"stage": "links removed by the information-sharing opt-out",
+        {"stage": "pairs at or above the threshold",
+         "count": int(pf.get("above_threshold", scores.above_threshold))},
+        {"stage": "+ pairs below it sharing a valid NHS number",
+         "count": int(pf.get("same_nhs_number_below_threshold", 0))},
+        {"stage": "− links removed by the information-sharing opt-out",
          "count": int(inputs.optout_edges_removed)},
-        {"stage": "links kept (incl. same valid NHS number)",
-         "count": int(len(inputs.linked_pairs))},
+        {"stage": "− links between two records of one source file",
+         "count": int(pf.get("same_file_removed", 0))},
+        {"stage": "− links whose first names plainly disagree (no NHS number agrees)",
+         "count": int(pf.get("first_name_vetoed", 0))},
+        {"stage": "= links kept", "count": int(len(inputs.linked_pairs))},
         {"stage": "forced links (LAS record merges)", "count": int(inputs.forced_links)},
         {"stage": "links from relationship context (cared-for mentions of one linked carer)",
          "count": int(inputs.context_links)},
@@ -221,19 +249,21 @@ def estimated_quality(inputs: IgReportInputs, scores: PairScores) -> dict:
     """Precision and recall estimated from the model itself, with no truth to hand.
 
     Each scored pair's match probability is the model's belief that it is a match. The
-    expected number of true matches among the links is the sum of their probabilities
-    (precision = that sum / links); the expected number of true matches overall is the sum
-    over every scored pair (recall = linked sum / total sum). Matches the blocking rules never
-    produced are invisible to this estimate, so recall is an upper bound; the figures measured
-    on generated truth when the model was chosen are shown beside it.
+    expected number of true matches among tonight's links (the pairs kept after every rule)
+    is the sum of their probabilities (precision = that sum / links); the expected number of
+    true matches overall is the sum over every scored pair (recall = linked sum / total sum).
+    Matches the blocking rules never produced are invisible to this estimate, so recall is an
+    upper bound; the figures measured on generated truth when the model was chosen are shown
+    beside it.
     """
-    total, kept = scores.probability_sum, scores.above_threshold_probability_sum
+    links = inputs.linked_pairs
+    total = scores.probability_sum
+    kept = float(links["match_probability"].sum()) if len(links) else 0.0
     evidence = inputs.model_meta.get("threshold_evidence") or {}
     evaluation = inputs.model_meta.get("evaluation") or {}
     return {
-        "estimated_precision": (round(kept / scores.above_threshold, 4)
-                                if scores.above_threshold else None),
-        "estimated_recall": round(kept / total, 4) if total else None,
+        "estimated_precision": round(kept / len(links), 4) if len(links) else None,
+        "estimated_recall": round(min(kept / total, 1.0), 4) if total else None,
         "how": "model-based: sums of match probabilities over scored pairs (see the text)",
         "measured_on_generated_truth": {
             k: v for k, v in {**evaluation, **evidence}.items()
@@ -395,6 +425,7 @@ def build_report(inputs: IgReportInputs, scores: PairScores) -> dict:
         "changes_since_last_run": changes_since_last_run(inputs),
         "opt_outs": opt_outs(inputs, frame),
         "borderline_pairs_for_review": int(len(scores.borderline)),
+        "borderline_pairs_in_band": scores.borderline_in_band,
     }
 
 
@@ -485,7 +516,11 @@ that it is a match, so the expected true matches among tonight's links is the su
 probabilities (precision = that sum divided by the links) and the expected true matches
 overall is the sum over all scored pairs (recall = linked sum divided by total). Pairs the
 blocking rules never produce are invisible to the estimate, so recall is an upper bound.
-Measured on generated truth when the model was chosen:</p>{_table([measured] if measured else [])}
+Measured on generated truth when the model was chosen:</p>{_table([measured]) if measured else
+"<p><strong>None:</strong> tonight's model is not one chosen against generated truth (an "
+"unapproved bootstrap trained on tonight's records, at the default threshold). A model "
+"trained and evaluated with <code>carelink model train</code> and approved with "
+"<code>carelink model approve</code> carries its measured figures here.</p>"}
 <h2>Linked and unlinked, by group</h2>
 <p>Linked: a record whose person also has a record in another source.</p>{by_group}
 <h2>Implausible links</h2><p>Two valid NHS numbers, dates of birth no keying slip explains,
@@ -501,9 +536,10 @@ thresholds, against tonight's.</p>{_table(report['threshold_sensitivity'])}
 <h2>Change since the last run</h2>{_table([report['changes_since_last_run']])}
 <h2>Information-sharing opt-outs honoured</h2><p>Counted, never listed.</p>
 {_table([report['opt_outs']])}
-<h2>Clerical review</h2><p>{report['borderline_pairs_for_review']} pairs scored between
-{BORDERLINE_BAND[0]} and {BORDERLINE_BAND[1]}, nearest the threshold first, are in the
-comparison viewer linked above.</p>
+<h2>Clerical review</h2><p>{report['borderline_pairs_in_band']} pairs scored between
+{BORDERLINE_BAND[0]} and {BORDERLINE_BAND[1]}; the {report['borderline_pairs_for_review']}
+nearest the threshold are in the comparison viewer linked above (at most {MAX_BORDERLINE}).
+Pairs the information-sharing opt-out forbids are never shown.</p>
 </body></html>"""
 
 
@@ -529,6 +565,9 @@ def write_splink_pages(linker, scores: PairScores, report_dir: Path
     with quiet_splink():
         linker.visualisations.comparison_viewer_dashboard(
             predictions, str(viewer), overwrite=True, num_example_rows=3)
+    # Splink's template fetches a web font: a restricted page must not call out to anyone.
+    viewer.write_text(_EXTERNAL_LINK.sub("", viewer.read_text(encoding="utf-8")),
+                      encoding="utf-8")
     return chart.name, viewer.name
 
 
@@ -539,7 +578,9 @@ def write_ig_report(inputs: IgReportInputs, report_dir: Path) -> Path:
     from linkage.model import make_linker
 
     linker = make_linker(inputs.records, inputs.settings)
-    scores = score_pairs(linker, inputs.threshold)
+    declined = set(inputs.records.loc[inputs.records["information_sharing_declined"].astype(
+        bool), "source_record_key"])
+    scores = score_pairs(linker, inputs.threshold, declined)
     report = build_report(inputs, scores)
     chart, viewer = write_splink_pages(linker, scores, report_dir)
     report["pages"] = {"model_weights": chart, "borderline_pairs": viewer}

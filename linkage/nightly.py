@@ -127,7 +127,7 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
         guard_actions=result.guard_actions,
         optout_edges_removed=result.optout_edges_removed, forced_links=result.forced_links,
         context_links=result.context_links, staged=staged, keys_new=keys.keys_new,
-        keys_retired=keys.keys_retired), report_dir)
+        keys_retired=keys.keys_retired, pair_flow=result.pair_flow), report_dir)
     log.info("linkage run %s: %s", run_id, outcome.summary())
     return outcome
 

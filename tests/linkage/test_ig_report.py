@@ -54,7 +54,6 @@ def test_report_holds_every_item(nights: dict) -> None:
     flow = {row["stage"]: row["count"] for row in report["flow"]}
     assert flow["person records in"] == outcome.records_in
     assert flow["persons out"] == outcome.persons_out
-    assert flow["links kept (incl. same valid NHS number)"] == outcome.pairs_linked
     quality = report["estimated_quality"]
     assert 0.9 < quality["estimated_precision"] <= 1 and 0.5 < quality["estimated_recall"] <= 1
     assert set(report["link_rates_by_group"]) == {"age_band", "sex", "ethnicity", "district"}
@@ -72,7 +71,14 @@ def test_report_holds_every_item(nights: dict) -> None:
     opt = report["opt_outs"]
     assert opt["declined_records"] > 0
     assert opt["declined_persons_holding_las_or_gp_records"] == 0
-    assert report["borderline_pairs_for_review"] > 0
+    assert 0 < report["borderline_pairs_for_review"] <= report["borderline_pairs_in_band"]
+    # the pair rows of the flow add up to the links kept
+    assert (flow["pairs at or above the threshold"]
+            + flow["+ pairs below it sharing a valid NHS number"]
+            - flow["− links removed by the information-sharing opt-out"]
+            - flow["− links between two records of one source file"]
+            - flow["− links whose first names plainly disagree (no NHS number agrees)"]
+            ) == flow["= links kept"] == outcome.pairs_linked
     page = outcome.report.read_text().lower()
     for heading in ("Sources", "Identifier completeness", "Method", "Blocking rules",
                     "Flow through each stage", "Link rate", "Estimated precision and recall",
@@ -97,6 +103,36 @@ def test_summary_page_holds_no_identifiers(nights: dict) -> None:
     assert not [s for s in surnames if s in text.upper()]
     viewer = (folder / VIEWER_HTML).read_text()
     assert any(s in viewer.upper() for s in surnames)  # the reviewer does see them
+
+
+def test_no_page_fetches_anything_from_the_network(nights: dict) -> None:
+    """Restricted pages must not call out: no stylesheet, font, script or image is loaded
+    from elsewhere (Splink's viewer template asks for a web font; that link is removed)."""
+    import re
+
+    folder: Path = nights["second"].report.parent
+    for page in (REPORT_HTML, MODEL_CHART_HTML, VIEWER_HTML):
+        text = (folder / page).read_text()
+        assert not re.findall(r"<(?:link|script|img)\b[^>]*(?:href|src)=[\"']?(?:https?:)?//",
+                              text, re.I), page
+
+
+def test_clerical_review_never_shows_a_pair_the_opt_out_forbids(nights: dict) -> None:
+    import re
+
+    from linkage.clusters import _is_optout_edge
+
+    staged = nights["staged"]
+    carers = staged["provider_carer"]
+    refs = set(carers.loc[carers["information_sharing"] == "Declined", "carer_ref"])
+    cared = staged["provider_cared_for"]
+    declined = {f"provider:carer:{r}" for r in refs} | {
+        f"provider:cared_for:{r}" for r in cared.loc[cared["carer_ref"].isin(refs),
+                                                     "cared_for_ref"]}
+    viewer = (nights["first"].report.parent / VIEWER_HTML).read_text()
+    pairs = re.findall(r'"unique_id_l": "([^"]+)", "unique_id_r": "([^"]+)"', viewer)
+    assert pairs
+    assert not [p for p in pairs if _is_optout_edge(*p, declined)]
 
 
 @pytest.mark.browser
