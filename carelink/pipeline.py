@@ -93,7 +93,8 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
     elif source == "gp":
         from sources import gp
 
-        extract = gp.extract(settings.landing_dir, extract_date, seen_files=state.get("files"))
+        extract = gp.extract(settings.landing_dir, extract_date, seen_files=state.get("files"),
+                             registers=state.get("registers"))
     else:
         raise ValueError(f"unknown source {source!r}")
     extract.save(extract_dir(settings, source, extract_date))
@@ -463,7 +464,33 @@ def run_reports(settings: Settings, extract_date: date, run_id: str) -> dict:
             report_dir(settings, extract_date)))
     finally:
         engine.dispose()
-    return {"nightly_report": str(path)}
+    return {"nightly_report": str(path), "work_folders_deleted": prune_work(settings, extract_date)}
+
+
+def prune_work(settings: Settings, extract_date: date) -> int:
+    """Delete the work folders of nights more than `work_keep_days` before this one.
+
+    They hold the extracts between tasks (names, NHS numbers, dates of birth): worth keeping
+    for a few nights to look into a failure, never indefinitely. The warehouse and the
+    reports are the record; nothing reads an older night's work folder.
+    """
+    import shutil
+
+    if not settings.work_dir.is_dir():
+        return 0
+    cutoff = extract_date - timedelta(days=settings.work_keep_days)
+    deleted = 0
+    for folder in settings.work_dir.iterdir():
+        try:
+            night = date.fromisoformat(folder.name)
+        except ValueError:
+            continue  # not a night's folder: not ours to delete
+        if night < cutoff and folder.is_dir():
+            shutil.rmtree(folder)
+            deleted += 1
+    if deleted:
+        log.info("deleted %d work folders from before %s", deleted, cutoff)
+    return deleted
 
 
 # --- the linkage_training DAG's tasks -----------------------------------------------------

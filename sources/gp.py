@@ -5,7 +5,9 @@ practice's current register, so a night stages, for each practice whose newest f
 changed since the last successful night, the whole of that file; the caller then replaces the
 practice's earlier register with it (`state["practices_replaced"]`). Practices whose newest
 file is unchanged are left alone, and so are practices whose new file had to be rejected
-(unknown layout, unknown practice): their last good register stays current.
+(unknown layout, unknown practice): their last good register stays current. A practice that
+has none yet (its first night) gets its newest older file that can be read, so that one bad
+delivery does not leave it out of the warehouse altogether.
 
 Only files for months up to the extract date's month are considered, so a backfilled night
 sees no register from its future.
@@ -23,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from carelink import codelists
 from carelink.codelists import Practice
@@ -111,6 +113,7 @@ def extract(
     extract_date: date,
     seen_files: dict[str, str] | None = None,
     practices: Mapping[str, Practice] | None = None,
+    registers: dict[str, str] | None = None,
 ) -> SourceExtract:
     """Stage the current register of every practice whose newest file is new or changed.
 
@@ -118,13 +121,27 @@ def extract(
     "changed" when its sha256 differs, which is how a re-sent file under the same name is
     picked up. The returned state's `files` is `seen_files` updated with every file examined
     tonight; the pipeline commits it only when the night succeeds.
+
+    `registers` (practice → the file its staged register came from) says which practices
+    already have a register. When a practice's newest file cannot be used, one that has a
+    register keeps it; one that has none yet gets its newest usable older file, which was
+    its current register until the unusable one arrived, rather than no register at all.
     """
     seen = dict(seen_files or {})
+    staged_from = dict(registers or {})
+
+    # A state from before registers were recorded: any practice with a file seen on an
+    # earlier night may have a register.
+    legacy = set() if registers is not None else {n.split("_")[0] for n in seen_files or {}}
+
+    def has_register(ods: str) -> bool:
+        return ods in staged_from or ods in legacy
+
     known = codelists.practices() if practices is None else practices
     folder = landing_dir / "gp"
     result = SourceExtract(source=SOURCE, extract_date=extract_date, status="extracted")
     result.tables[GP_REGISTER_ENTRY.name] = staged_frame(GP_REGISTER_ENTRY, [])
-    result.state = {"files": seen, "practices_replaced": []}
+    result.state = {"files": seen, "practices_replaced": [], "registers": staged_from}
 
     if not folder.exists():
         result.status = "absent"
@@ -175,8 +192,30 @@ def extract(
         result.files.append(FileAccount(f.name, status="rejected"))
         _copy_to_quarantine(landing_dir, extract_date, f.path)
 
-    def skip(f: _File) -> None:
-        result.files.append(FileAccount(f.name, status="unchanged"))
+    def skip(f: _File, status: Literal["unchanged", "superseded"] = "unchanged") -> None:
+        result.files.append(FileAccount(f.name, status=status))
+
+    def stage(ods: str, f: _File, parsed: tuple) -> None:
+        good, bad, raw_header = parsed
+        rows.extend(good)
+        result.quarantine.extend(q for q, _ in bad)
+        result.files.append(FileAccount(f.name, rows_read=len(good) + len(bad),
+                                        rows_staged=len(good), rows_quarantined=len(bad)))
+        if bad:
+            _write_quarantined_rows(landing_dir, extract_date, f.name, raw_header, bad)
+        replaced.append(ods)
+        staged_from[ods] = f.name
+
+    def fall_back(ods: str, older: list[_File]) -> _File | None:
+        """The newest older file that can be read, for a practice with no register yet."""
+        if has_register(ods):
+            return None
+        for f in reversed(older):
+            parsed = _read_register(f, extract_date)
+            if not isinstance(parsed, str):
+                stage(ods, f, parsed)
+                return f
+        return None
 
     for f in files:
         match = FILE_NAME.match(f.name)
@@ -197,12 +236,12 @@ def extract(
         practice_files = sorted(by_practice[ods], key=lambda f: f.month or date.min)
         newest = practice_files[-1]
         if ods in unreadable_month and unreadable_month[ods] >= (newest.month or date.min):
+            used = fall_back(ods, practice_files)
             for f in practice_files:
-                skip(f)  # not remembered either: all are looked at again tomorrow
+                if f is not used:
+                    skip(f)  # not remembered either: all are looked at again tomorrow
             continue
-        for older in practice_files[:-1]:
-            skip(older)  # superseded by the newest month: never staged
-            seen[older.name] = older.sha256
+        used = None
         previous = seen.get(newest.name)
         if ods not in known:
             # Remembered as rejected for this reason, so it is not quarantined again every
@@ -213,27 +252,25 @@ def extract(
             else:
                 reject(newest, f"practice {ods} not in the practice list")
                 seen[newest.name] = newest.sha256 + NOT_LISTED
-            continue
-        seen[newest.name] = newest.sha256
-        if previous == newest.sha256:
+        elif previous == newest.sha256:
             unchanged += 1
             skip(newest)
-            continue
-        parsed = _read_register(newest, extract_date)
-        if isinstance(parsed, str):
-            reject(newest, parsed)
-            continue
-        good, bad, raw_header = parsed
-        rows.extend(good)
-        result.quarantine.extend(q for q, _ in bad)
-        result.files.append(FileAccount(newest.name, rows_read=len(good) + len(bad),
-                                        rows_staged=len(good), rows_quarantined=len(bad)))
-        if bad:
-            _write_quarantined_rows(landing_dir, extract_date, newest.name, raw_header, bad)
-        replaced.append(ods)
+        else:
+            seen[newest.name] = newest.sha256
+            parsed = _read_register(newest, extract_date)
+            if isinstance(parsed, str):
+                reject(newest, parsed)
+                used = fall_back(ods, practice_files[:-1])
+            else:
+                stage(ods, newest, parsed)
+        for older in practice_files[:-1]:
+            if older is not used:
+                skip(older, "superseded")  # by the newest month: not staged
+            seen[older.name] = older.sha256
 
     result.tables[GP_REGISTER_ENTRY.name] = staged_frame(GP_REGISTER_ENTRY, rows)
-    result.state = {"files": seen, "practices_replaced": sorted(replaced)}
+    result.state = {"files": seen, "practices_replaced": sorted(replaced),
+                    "registers": staged_from}
     quarantined_rows = sum(1 for q in result.quarantine if q.row_number is not None)
     whole = [f"{q.file} ({q.reason})" for q in result.quarantine if q.row_number is None]
     result.message = (

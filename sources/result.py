@@ -41,7 +41,7 @@ class FileAccount:
     rows_read: int = 0
     rows_staged: int = 0
     rows_quarantined: int = 0
-    status: Literal["staged", "rejected", "unchanged"] = "staged"
+    status: Literal["staged", "rejected", "unchanged", "superseded"] = "staged"
 
     @property
     def balanced(self) -> bool:
@@ -59,7 +59,7 @@ class SourceExtract:
     message: str = ""
     # Source-specific bookkeeping the pipeline commits only when the night succeeds:
     # provider {"snapshot_date"}, las {"high_water_mark", "merges_applied"},
-    # gp {"files": {name: sha256}, "practices_replaced": [...]}.
+    # gp {"files": {name: sha256}, "practices_replaced": [...], "registers": {ods: file}}.
     state: dict[str, Any] = field(default_factory=dict)
 
     @property

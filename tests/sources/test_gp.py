@@ -57,8 +57,8 @@ def _landing(tmp_path: Path) -> Path:
     return landing
 
 
-def _run(landing: Path, seen=None, night=NIGHT):
-    return gp.extract(landing, night, seen_files=seen, practices=PRACTICES)
+def _run(landing: Path, seen=None, night=NIGHT, registers=None):
+    return gp.extract(landing, night, seen_files=seen, practices=PRACTICES, registers=registers)
 
 
 def test_emis_layout_with_bom_and_crlf(tmp_path):
@@ -131,7 +131,7 @@ def test_newest_file_per_practice_wins_and_older_is_not_staged(tmp_path):
     df = result.tables["gp_register_entry"]
     assert set(df[df.practice_ods == "D82002"]["source_file"]) == {"D82002_202611.csv"}
     accounts = {f.file: f for f in result.files}
-    assert accounts["D82002_202610.csv"].status == "unchanged"
+    assert accounts["D82002_202610.csv"].status == "superseded"
     assert accounts["D82002_202610.csv"].rows_read == 0
     assert "D82002_202610.csv" in result.state["files"]
 
@@ -232,7 +232,8 @@ def test_an_unreadable_file_is_quarantined_alone(tmp_path, monkeypatch):
     landing = _landing(tmp_path)
     (landing / "gp" / "D82003_202611.csv").symlink_to(tmp_path / "gone.csv")  # broken link
     (landing / "gp" / "D82001_202612.csv").symlink_to(tmp_path / "gone.csv")  # future: unseen
-    # D82002's November file cannot be opened: its older October file must not stand in
+    # D82002's November file cannot be opened: a practice with a register keeps it (its
+    # older October file must not replace it); below, one with none yet gets October's
     _write(landing / "gp", "D82002_202610.csv", S1_HEADER, S1_ROWS)
     real_open = open
 
@@ -242,7 +243,8 @@ def test_an_unreadable_file_is_quarantined_alone(tmp_path, monkeypatch):
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", guarded)
-    result = _run(landing)
+    result = _run(landing, registers={"D82001": "D82001_202611.csv",
+                                      "D82002": "D82002_202611.csv"})
     whole = {q.file: q.reason for q in result.quarantine if q.row_number is None}
     assert whole == {"D82002_202611.csv": "file cannot be read (PermissionError)",
                      "D82003_202611.csv": "file cannot be read (FileNotFoundError)"}
@@ -250,6 +252,45 @@ def test_an_unreadable_file_is_quarantined_alone(tmp_path, monkeypatch):
     for name in ("D82002_202611.csv", "D82002_202610.csv"):
         assert name not in result.state["files"]  # both looked at again tomorrow
     assert "2 files quarantined: D82002_202611.csv (file cannot be read" in result.message
+    first_night = _run(landing)
+    assert first_night.state["practices_replaced"] == ["D82001", "D82002"]
+    rows = first_night.tables["gp_register_entry"]
+    assert set(rows.loc[rows["practice_ods"] == "D82002", "source_file"]) == {
+        "D82002_202610.csv"}
+    assert first_night.state["registers"]["D82002"] == "D82002_202610.csv"
+
+
+def test_a_practice_with_no_register_yet_gets_its_newest_usable_file(tmp_path):
+    """A practice whose newest file is in an unknown layout on its first night gets the
+    file that was its current register until then (the reviewer's D82013: a valid October
+    file never loaded because November's could not be read); once it has a register, a
+    later bad file leaves that register alone."""
+    landing = _landing(tmp_path)
+    _write(landing / "gp", "D82002_202609.csv", S1_HEADER, S1_ROWS[:1])
+    _write(landing / "gp", "D82002_202610.csv", S1_HEADER, S1_ROWS)
+    _write(landing / "gp", "D82002_202611.csv", "NHS,Name,Born", ["9434765919,A B,1960-01-01"])
+    first = _run(landing)
+    rows = first.tables["gp_register_entry"]
+    assert set(rows.loc[rows["practice_ods"] == "D82002", "source_file"]) == {
+        "D82002_202610.csv"}
+    accounts = {f.file: f.status for f in first.files}
+    assert accounts == {"D82001_202611.csv": "staged", "D82002_202609.csv": "superseded",
+                        "D82002_202610.csv": "staged", "D82002_202611.csv": "rejected"}
+    assert first.state["registers"] == {"D82001": "D82001_202611.csv",
+                                        "D82002": "D82002_202610.csv"}
+    # the next night: nothing changed, nothing restaged
+    second = _run(landing, seen=first.state["files"], registers=first.state["registers"],
+                  night=date(2026, 11, 25))
+    assert second.state["practices_replaced"] == []
+    # December's file is bad too: the practice keeps the register it has
+    _write(landing / "gp", "D82002_202612.csv", "NHS,Name,Born", ["9434765919,A B,1960-01-01"])
+    third = _run(landing, seen=second.state["files"], registers=second.state["registers"],
+                 night=date(2026, 12, 2))
+    assert third.state["practices_replaced"] == []
+    assert third.state["registers"]["D82002"] == "D82002_202610.csv"
+    # a state from before registers were recorded: a practice with files seen keeps its own
+    legacy = _run(landing, seen={"D82002_202610.csv": "old"}, night=date(2026, 12, 2))
+    assert "D82002" not in legacy.state["practices_replaced"]
 
 
 def test_a_practice_added_to_the_list_is_read_without_a_resend(tmp_path):
