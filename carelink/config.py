@@ -53,6 +53,7 @@ class Settings:
     extract_retry_delay_seconds: int = 120
     duckdb_memory_limit: str = "4GB"
     progress: bool = False
+    work_keep_days: int = 7
     person_key_secret_value: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -74,6 +75,7 @@ class Settings:
             "extract_retry_delay_seconds": int(env.get("CARELINK_EXTRACT_RETRY_DELAY", "120")),
             "duckdb_memory_limit": env.get("CARELINK_DUCKDB_MEMORY_LIMIT") or "4GB",
             "progress": env.get("CARELINK_PROGRESS") == "1",
+            "work_keep_days": int(env.get("CARELINK_WORK_KEEP_DAYS", "7")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("landing_dir") is not None and overrides.get("las_url") is None \
@@ -94,6 +96,7 @@ class Settings:
             "CARELINK_MODELS_DIR": str(self.models_dir),
             "CARELINK_STALE_SHARE_THRESHOLD": str(self.stale_share_threshold),
             "CARELINK_EXTRACT_RETRY_DELAY": str(self.extract_retry_delay_seconds),
+            "CARELINK_WORK_KEEP_DAYS": str(self.work_keep_days),
         }
 
     @property
@@ -102,7 +105,8 @@ class Settings:
 
     @property
     def work_dir(self) -> Path:
-        """Per-night intermediate files (extracts between tasks); safe to delete."""
+        """Per-night intermediate files (extracts between tasks). They hold identifiers, so
+        `pipeline.prune_work` deletes each night's after `work_keep_days`."""
         return self.data_dir / "work"
 
     def person_key_secret(self) -> bytes:

@@ -102,3 +102,17 @@ def test_a_night_that_has_not_ended_is_refused(county, tmp_path) -> None:
 
     with pytest.raises(NightOutOfOrder, match="has not ended yet"):
         check_night_order(_settings(county, tmp_path), london_today())
+
+
+def test_work_folders_are_deleted_after_the_days_kept(tmp_path) -> None:
+    """The work folders hold identifiers between tasks: kept a few nights for diagnosis,
+    then deleted; anything that is not a night's folder is left alone."""
+    from carelink.pipeline import prune_work
+
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path),
+                                  "CARELINK_WORK_KEEP_DAYS": "7"})
+    for name in ("2026-11-10", "2026-11-16", "2026-11-17", "2026-11-24", "notes"):
+        (settings.work_dir / name / "extract").mkdir(parents=True)
+    assert prune_work(settings, date(2026, 11, 24)) == 2
+    assert sorted(p.name for p in settings.work_dir.iterdir()) == [
+        "2026-11-17", "2026-11-24", "notes"]
