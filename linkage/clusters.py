@@ -13,7 +13,7 @@ when the result still obeys the rules:
   relationship), nor two people one file lists side by side: a household shares surname,
   address and sometimes a first name, and these records say outright they are two people.
 LAS merges are forced links: the merged record belongs with the survivor, whatever the
-scores say.
+scores say, unless the two hold different valid NHS numbers (`mergeable`).
 """
 
 from __future__ import annotations
@@ -310,6 +310,35 @@ def first_name_veto(pairs: pd.DataFrame) -> pd.Series:
         (pairs["gamma_nhs_number"] == nhs_top) & (nhs_top > 0))
 
 
+def mergeable(forced: list[tuple[str, str]], nhs: pd.Series
+              ) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The forced links (LAS merges) that can be followed, and a guard action for each one
+    that cannot: a merge that would put two different valid NHS numbers under one person.
+
+    LAS staff merge records they believe are one person; two valid NHS numbers say they are
+    two (or that one number is wrong, which nothing here can tell). Following the merge would
+    break the rule the nightly's critical check holds, and block every source's load night
+    after night, since the merge stays. So the records stay apart and IG sees the refusal.
+    """
+    sets = DisjointSets({k for pair in forced for k in pair})
+    numbers = {k: {nhs.get(k)} - {None} for k in sets.parent if isinstance(nhs.get(k), str)}
+    kept, refused = [], []
+    for a, b in forced:
+        ra, rb = sets.find(a), sets.find(b)
+        if ra == rb:
+            kept.append((a, b))
+            continue
+        na, nb = numbers.get(ra, set()), numbers.get(rb, set())
+        if na and nb and na != nb:
+            refused.append({"cluster_size": 2, "reasons": "las_merge_of_two_valid_nhs_numbers",
+                            "parts_after": 2})
+            continue
+        sets.join(a, b)
+        numbers[sets.find(a)] = na | nb
+        kept.append((a, b))
+    return kept, refused
+
+
 def las_merge_links(staged: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
     """(merged record, surviving record) pairs from LAS person.merged_into."""
     links: list[tuple[str, str]] = []
@@ -441,7 +470,8 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
         if len(pairs) else pd.DataFrame(columns=["unique_id_l", "unique_id_r",
                                                  "match_probability", "match_weight"])
     known = set(keys)
-    forced = [(a, b) for a, b in forced if a in known and b in known]
+    forced, refused = mergeable(
+        [(a, b) for a, b in forced if a in known and b in known], info["nhs_number"])
     if forced:
         extra = pd.DataFrame({"unique_id_l": [a for a, _ in forced],
                               "unique_id_r": [b for _, b in forced],
@@ -460,7 +490,7 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
 
     out = pd.DataFrame({"source_record_key": keys})
     out["cluster_id"] = out["source_record_key"].map(cluster_of).fillna(out["source_record_key"])
-    actions = repair_clusters(out, edges, info, forced, cannot)
+    actions = refused + repair_clusters(out, edges, info, forced, cannot)
     if actions:
         log.info("over-link guard split %d clusters", len(actions))
     if mentions is None:

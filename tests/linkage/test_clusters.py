@@ -64,6 +64,27 @@ def test_las_merge_is_forced_and_twins_stay_apart() -> None:
     assert cluster["las:3"] != cluster["las:1"]
 
 
+def test_a_las_merge_of_two_valid_nhs_numbers_is_refused_and_shown() -> None:
+    """LAS merged two records holding different valid NHS numbers (through a third with
+    none, too). Following it would put two numbers under one person: the critical check
+    would then block every source's load every night, since the merge stays. The records
+    stay apart and the guard reports the refusal."""
+    records = _records([
+        _person("las:1", "las", nhs=valid_nhs(1)),
+        _person("las:2", "las", first="Zebedee", dob="1990-01-01", nhs=valid_nhs(2)),
+        _person("las:3", "las", first="Xavier", dob="1970-06-06"),
+        _person("las:4", "las", first="Walter", dob="1930-02-02", nhs=valid_nhs(3)),
+    ])
+    result = cluster_records(records, fixed_settings(), 0.95,
+                             forced=[("las:2", "las:1"), ("las:3", "las:1"), ("las:4", "las:3")])
+    cluster = _cluster_of(result)
+    assert cluster["las:3"] == cluster["las:1"]  # a merge that breaks nothing is followed
+    assert cluster["las:2"] != cluster["las:1"] and cluster["las:4"] != cluster["las:1"]
+    refusals = [a for a in result.guard_actions
+                if a["reasons"] == "las_merge_of_two_valid_nhs_numbers"]
+    assert len(refusals) == 2
+
+
 def test_carer_and_cared_for_on_one_file_are_two_people() -> None:
     records = _records([
         _person("provider:carer:C1", "provider", carer_ref="C1", role="carer"),
