@@ -40,6 +40,7 @@ from carelink.identity import (
     parse_date_emis,
     parse_date_iso,
 )
+from sources.quarantine import quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
 from sources.tables import GP_REGISTER_ENTRY
 
@@ -392,15 +393,11 @@ def _map_row(raw: dict[str, str], layout: str, k: int) -> dict[str, Any]:
 # --- output ----------------------------------------------------------------------------------
 
 
-def _quarantine_folder(landing_dir: Path, extract_date: date) -> Path:
-    folder = landing_dir / "quarantine" / SOURCE / extract_date.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _copy_to_quarantine(landing_dir: Path, extract_date: date, path: Path) -> None:
     """The whole file, byte for byte, to the restricted quarantine folder."""
-    shutil.copyfile(path, _quarantine_folder(landing_dir, extract_date) / path.name)
+    target = quarantine_folder(landing_dir, SOURCE, extract_date) / path.name
+    shutil.copyfile(path, target)
+    restrict(target)
 
 
 def _write_quarantined_rows(
@@ -408,9 +405,10 @@ def _write_quarantined_rows(
     bad: list[tuple[QuarantinedRow, list[str]]],
 ) -> None:
     """The quarantined rows as delivered, with their row number and reason appended."""
-    target = _quarantine_folder(landing_dir, extract_date) / name
+    target = quarantine_folder(landing_dir, SOURCE, extract_date) / name
     with open(target, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*(h.strip() for h in header), "_row_number", "_reason"])
         for q, record in bad:
             writer.writerow([*record, q.row_number, q.reason])
+    restrict(target)

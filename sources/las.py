@@ -39,6 +39,7 @@ from carelink.identity import (
     parse_date_iso,
     parse_timestamp,
 )
+from sources.quarantine import quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
 from sources.tables import LAS_VIEWS
 
@@ -449,11 +450,11 @@ def _write_quarantine(
     bad: list[tuple[QuarantinedRow, dict[str, Any]]],
 ) -> None:
     """Raw rows go to the landing area's restricted quarantine folder, never to logs."""
-    folder = landing_dir / "quarantine" / SOURCE / extract_date.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = quarantine_folder(landing_dir, SOURCE, extract_date)
     fields = [*_VIEW_COLUMNS[view], "_row_number", "_reason"]
     with open(folder / f"{view}.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for q, row in bad:
             writer.writerow({**row, "_row_number": q.row_number, "_reason": q.reason})
+    restrict(folder / f"{view}.csv")

@@ -37,6 +37,7 @@ import pandas as pd
 
 from carelink import codelists, identity
 from carelink.errors import SourceError
+from sources.quarantine import quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract
 from sources.tables import PROVIDER_FILES, StagedTable
 
@@ -126,7 +127,6 @@ def extract(
     tables: dict[str, pd.DataFrame] = {}
     files: list[FileAccount] = []
     quarantine: list[QuarantinedRow] = []
-    q_folder = _quarantine_folder(landing_dir, folder_date)
     staged_files = {name: _stage_file(name, spec, *parsed[name], folder_date)
                     for name, spec in PROVIDER_FILES.items()}
     _hold_back_orphans(staged_files)
@@ -139,7 +139,7 @@ def extract(
         for row_number, reason in bad:
             quarantine.append(QuarantinedRow(SOURCE, file_name, row_number, reason))
         if bad:
-            _write_quarantined_rows(q_folder / file_name, header, records, bad)
+            _write_quarantined_rows(landing_dir, folder_date, file_name, header, records, bad)
 
     staged = sum(f.rows_staged for f in files)
     held = sum(f.rows_quarantined for f in files)
@@ -323,9 +323,9 @@ def _reject(
     late_note: str,
 ) -> SourceExtract:
     """Keep the whole delivery in quarantine and account every file as rejected."""
-    target = _quarantine_folder(landing_dir, folder_date)
     try:
-        shutil.copytree(folder, target, dirs_exist_ok=True)
+        target = quarantine_folder(landing_dir, SOURCE, folder_date)
+        restrict(shutil.copytree(folder, target, dirs_exist_ok=True))
     except OSError as exc:
         raise SourceError(f"could not copy rejected provider folder to quarantine: {exc}") from exc
     names = list(PROVIDER_FILES) + sorted(
@@ -342,23 +342,21 @@ def _reject(
                          message=message)
 
 
-def _quarantine_folder(landing_dir: Path, folder_date: date) -> Path:
-    return landing_dir / "quarantine" / SOURCE / folder_date.isoformat()
-
-
 def _write_quarantined_rows(
-    path: Path, header: list[str], records: list[list[str]], bad: list[tuple[int, str]]
+    landing_dir: Path, folder_date: date, file_name: str, header: list[str],
+    records: list[list[str]], bad: list[tuple[int, str]],
 ) -> None:
     """Raw rows as delivered plus where and why, for the data owner to correct at source."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = quarantine_folder(landing_dir, SOURCE, folder_date) / file_name
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow([*header, "_row_number", "_reason"])
             for row_number, reason in bad:
                 writer.writerow([*records[row_number - 1], row_number, reason])
+        restrict(path)
     except OSError as exc:
-        raise SourceError(f"could not write quarantine file {path}: {exc}") from exc
+        raise SourceError(f"could not write quarantine file for {file_name}: {exc}") from exc
 
 
 # --- staging one file ------------------------------------------------------------------------

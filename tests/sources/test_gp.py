@@ -305,3 +305,24 @@ def test_a_practice_added_to_the_list_is_read_without_a_resend(tmp_path):
     joined = gp.extract(landing, NIGHT, seen_files=again.state["files"], practices=listed)
     assert joined.state["practices_replaced"] == ["D82009"]
     assert len(joined.tables["gp_register_entry"]) == len(S1_ROWS)
+
+
+def test_quarantine_is_owner_only_whatever_the_umask(tmp_path):
+    """Quarantined files hold names and NHS numbers: the folders are 0700 and the files 0600
+    even when the process's umask would leave them readable by everyone."""
+    import os
+    import stat
+
+    landing = _landing(tmp_path)
+    _write(landing / "gp", "D82002_202611.csv", "NHS,Name,Born", ["9434765919,A B,1960-01-01"])
+    old = os.umask(0o022)
+    try:
+        _run(landing)  # an unknown-layout file copied whole, and D82001's bad rows
+    finally:
+        os.umask(old)
+    top = landing / "quarantine"
+    paths = [top, *top.rglob("*")]
+    assert {p.name for p in paths} >= {"D82001_202611.csv", "D82002_202611.csv"}
+    for p in paths:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
