@@ -4,7 +4,9 @@ The reporting database is read over SQL (any SQLAlchemy URL) incrementally: each
 whose `last_updated` (for `person_merge`, `merged_at`) falls after the previous successful
 night's high-water mark, less a one-hour overlap because replication commits late. Rows later
 than the end of the extract date are never read, so that re-running (backfilling) an earlier
-night sees the database as it stood that night, as far as the timestamps allow.
+night sees the database as it stood that night, as far as the timestamps allow. A row with
+no timestamp fits no window, so it is read every night rather than never; of two versions of
+one key in a window, the latest is kept.
 
 Rows are mapped to the staged tables in `sources.tables` (`LAS_VIEWS`). A row that cannot be
 trusted (no key, a duplicate key, a value that does not parse) is quarantined, not guessed at;
@@ -172,12 +174,17 @@ def extract(
         "merges_applied": len(merges),
     }
     total = sum(len(r) for r in raw.values())
+    undated = sum(1 for view, rows in raw.items() for r in rows
+                  if r.get(_WINDOW_COLUMN[view]) is None)
     if since is None:
         result.message = f"full extract (first run): {total:,} rows"
     else:
         result.message = (
             f"incremental since {since.isoformat()} (1h overlap): {total:,} rows"
         )
+    if undated:
+        result.message += (f"; {undated:,} without {'/'.join(sorted(set(_WINDOW_COLUMN.values())))}"
+                           " (read every night)")
     if result.quarantine:
         result.message += f"; {len(result.quarantine):,} quarantined"
     log.info("las: %s", result.message)
@@ -219,7 +226,12 @@ def _read_view(
     if lower is not None:
         conditions.append(f"{wcol} > :lower")
         params["lower"] = _bind_ts(conn, lower)
-    sql = f"SELECT {cols} FROM {qview} WHERE {' AND '.join(conditions)} ORDER BY {key}"
+    # A row without a timestamp cannot be placed in any night's window: it is read every
+    # night (staging it again changes nothing), never silently left out. Within a key the
+    # newest version comes first, so that the duplicate rule keeps the latest.
+    sql = (f"SELECT {cols} FROM {qview} WHERE ({' AND '.join(conditions)}) "
+           f"OR {wcol} IS NULL "
+           f"ORDER BY {key}, CASE WHEN {wcol} IS NULL THEN 1 ELSE 0 END, {wcol} DESC")
     result = conn.execute(sa.text(sql), params)
     return [dict(m) for m in result.mappings()]
 
@@ -276,7 +288,7 @@ def _map_view(
             # No key value in the reason: dq.quarantine holds no row content. The row, key
             # and all, is in the restricted quarantine folder under the same row number.
             if key_value in seen:
-                raise _RowFault(f"duplicate {key} (first row kept)")
+                raise _RowFault(f"duplicate {key} (the latest version kept)")
             mapped = mapper(row)
         except _RowFault as fault:
             bad.append((QuarantinedRow(SOURCE, view, n, str(fault)), row))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -79,7 +79,7 @@ def las_db(tmp_path: Path) -> tuple[str, sqlite3.Connection]:
             (31, 1, "Something else", "Residential care", "2025-05-01", "2026-01-01",
              "100.00", 0, "Joint", "2026-11-24 07:00:00"),
             (None, 1, None, "Community", None, None, None, None, None, "2026-11-24 07:00:00"),
-            (30, 1, None, "Community", None, None, None, None, None, "2026-11-24 07:30:00"),
+            (30, 1, None, "Community", None, None, None, None, None, "2026-11-24 06:30:00"),
         ],
     )
     conn.execute("INSERT INTO person_merge VALUES (6, 3, '2026-11-24 09:30:00')")
@@ -145,9 +145,10 @@ def test_bad_date_null_key_and_duplicate_are_quarantined(las_db, tmp_path):
     reasons = {(q.file, q.row_number): q.reason for q in result.quarantine}
     # person ordered by key: 1, 2, 3, 5 (4 outside the window) → 5 is row 4
     assert reasons[("person", 4)] == "bad date in date_of_birth"  # no key: no row content
-    # care_package ordered by key: NULL first in SQLite, then 30, 30, 31
+    # care_package ordered by key, newest version first: NULL first in SQLite, then 30
+    # (07:00), 30 (06:30), 31.
     assert "no package_id" in reasons[("care_package", 1)]
-    assert reasons[("care_package", 3)] == "duplicate package_id (first row kept)"
+    assert reasons[("care_package", 3)] == "duplicate package_id (the latest version kept)"
     packages = result.tables["las_care_package"]
     assert list(packages["package_id"]) == [30, 31]
     assert packages.iloc[0]["setting"] == "Community" and packages.iloc[0]["funding"]
@@ -156,6 +157,34 @@ def test_bad_date_null_key_and_duplicate_are_quarantined(las_db, tmp_path):
     written = landing / "quarantine" / "las" / NIGHT.isoformat() / "person.csv"
     assert written.exists() and "_reason" in written.read_text().splitlines()[0]
     assert "31/02/1950" not in " ".join(q.reason for q in result.quarantine)
+
+
+def test_a_row_without_last_updated_is_read_every_night(las_db):
+    """It fits no night's window; left out of the query it would be neither staged nor
+    quarantined, on the first night or any other."""
+    url, conn = las_db
+    conn.execute("INSERT INTO person VALUES (7, NULL, 'Bea', 'Null', '1940-01-01', 'Female', "
+                 "'2 Low St', 'NR1 1AA', 'Norwich', 'White', NULL, NULL)")
+    conn.commit()
+    first = las.extract(url, NIGHT)
+    assert 7 in set(first.tables["las_person"]["person_id"])
+    assert "1 without last_updated/merged_at (read every night)" in first.message
+    later = las.extract(url, NIGHT + timedelta(days=1),
+                        since=datetime.fromisoformat(first.state["high_water_mark"]))
+    assert 7 in set(later.tables["las_person"]["person_id"])
+
+
+def test_a_key_read_twice_keeps_its_latest_version(las_db):
+    """A view has no file order: of two versions of one person in a night's window (the
+    older inserted first), the latest is staged and the older quarantined."""
+    url, conn = las_db
+    conn.execute("INSERT INTO person VALUES (8, NULL, 'Old', 'First', '1940-01-01', 'Female', "
+                 "'2 Low St', 'NR1 1AA', 'Norwich', 'White', NULL, '2026-11-24 10:00:00')")
+    conn.execute("INSERT INTO person VALUES (8, NULL, 'New', 'Second', '1940-01-01', 'Female', "
+                 "'2 Low St', 'NR1 1AA', 'Norwich', 'White', NULL, '2026-11-24 10:30:00')")
+    conn.commit()
+    people = las.extract(url, NIGHT).tables["las_person"].set_index("person_id")
+    assert people.loc[8, "surname"] == "Second"
 
 
 def test_booleans_costs_and_support_reason_codes(las_db):
