@@ -420,7 +420,8 @@ def _stage_file(
         values = text[name]
         kind = types.get(name, "text")
         if kind == "date":
-            out[name] = _typed(values, name, "date", _parse_date, reasons)
+            parse = _parse_birth_date if name == "date_of_birth" else _parse_date
+            out[name] = _typed(values, name, "date", parse, reasons)
         elif kind == "timestamp":
             out[name] = _typed(values, name, "timestamp", _parse_timestamp, reasons)
         elif kind == "integer":
@@ -500,6 +501,22 @@ def _parse_date(value: str) -> date:
     if parsed is None:  # pragma: no cover - missing values never reach here
         raise ValueError(value)
     return parsed
+
+
+def _parse_birth_date(value: str) -> date:
+    """`DD/MM/YYYY`, or the same with day and month swapped, which the specification says
+    staff sometimes do: `08/27/1952` can only be 27 August. Quarantining it would drop the
+    carer and everything on their file (held back as orphans) from every night's snapshot;
+    a swap that still reads as a real date (03/07 for 07/03) is the linkage's to allow for.
+    """
+    try:
+        return _parse_date(value)
+    except ValueError:
+        day, sep, rest = value.partition("/")
+        month, sep2, year = rest.partition("/")
+        if not (sep and sep2):
+            raise
+        return _parse_date(f"{month}/{day}/{year}")
 
 
 def _parse_timestamp(value: str) -> datetime:

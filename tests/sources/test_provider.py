@@ -225,6 +225,18 @@ def test_quoted_newline_counts_as_one_row(tmp_path: Path) -> None:
 # --- row quarantine --------------------------------------------------------------------------
 
 
+def test_a_date_of_birth_with_day_and_month_swapped_is_read_the_right_way_round(
+        tmp_path: Path) -> None:
+    """The spec: day and month are sometimes swapped. `08/27/1952` can only be 27 August;
+    quarantined, it took the carer and every row of their file out of the warehouse."""
+    rows = [CARERS[0], dict(CARERS[1], date_of_birth="08/27/1952")]
+    write_delivery(tmp_path, overrides={"carers.csv": rows})
+    result = provider.extract(tmp_path, DAY)
+    carers = result.tables["provider_carer"].set_index("carer_ref")
+    assert carers.loc["CR000002", "date_of_birth"] == date(1952, 8, 27)
+    assert not result.quarantine
+
+
 def test_bad_date_row_quarantined_with_row_number(tmp_path: Path) -> None:
     rows = [CARERS[0], dict(CARERS[1], date_of_birth="31/02/1970")]
     write_delivery(tmp_path, overrides={"carers.csv": rows})
