@@ -332,7 +332,12 @@ def _reject(
         n for n in reasons if n not in PROVIDER_FILES and n != "manifest.json"
     )
     files = [FileAccount(n, status="rejected") for n in names]
+    # Every file of the folder is a file not loaded, the sound ones too (said so, and why).
+    faulty = ", ".join(sorted(reasons))
     quarantine = [QuarantinedRow(SOURCE, name, None, reason) for name, reason in reasons.items()]
+    quarantine += [QuarantinedRow(SOURCE, name, None,
+                                  f"not loaded: the delivery was rejected ({faulty})")
+                   for name in names if name not in reasons]
     message = (
         f"provider extract {folder_date.isoformat()} rejected, nothing staged "
         f"({len(reasons)} problem(s): {'; '.join(reasons.values())}); folder copied to "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from sources.result import SourceExtract
+from sources.result import QuarantinedRow, SourceExtract
 from sources.tables import TABLES_BY_NAME, TABLES_BY_SOURCE, StagedTable
 from warehouse.schema import SCHEMAS, metadata, table
 
@@ -327,9 +327,17 @@ def record_blocked(
     engine: sa.Engine, extract: SourceExtract, run_id: str, message: str
 ) -> None:
     """A quality gate stopped this source: ledger "blocked" plus its quarantine rows; nothing
-    is staged and the state is unchanged, so tomorrow re-reads what tonight could not load."""
+    is staged and the state is unchanged, so tomorrow re-reads what tonight could not load.
+
+    `dq.quarantine` holds every row or file not loaded: the rows quarantined on their own, and
+    each file whose good rows the block kept out (null row number, the reason)."""
+    held = [QuarantinedRow(extract.source, f.file, None,
+                           f"not loaded: {extract.source} blocked by a critical expectation "
+                           f"tonight ({f.rows_staged} rows; see dq.validation_results)")
+            for f in extract.files if f.rows_staged]
     with engine.begin() as conn:
-        _write_quarantine(conn, extract, run_id)
+        _write_quarantine(conn, replace(extract, quarantine=[*extract.quarantine, *held]),
+                          run_id)
         _write_ledger(conn, extract, run_id, "blocked", message)
 
 

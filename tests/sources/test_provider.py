@@ -312,6 +312,8 @@ def _assert_rejected(result, file_name: str) -> None:
     assert {f.file for f in result.files} >= set(PROVIDER_FILES)
     assert all(f.status == "rejected" for f in result.files)
     assert any(q.file == file_name and q.row_number is None for q in result.quarantine)
+    # every file of the delivery is in dq.quarantine: the sound ones were not loaded either
+    assert {q.file for q in result.quarantine} >= set(PROVIDER_FILES)
 
 
 def test_truncated_file_rejects_whole_extract_and_keeps_copy(tmp_path: Path) -> None:
@@ -319,8 +321,9 @@ def test_truncated_file_rejects_whole_extract_and_keeps_copy(tmp_path: Path) -> 
     result = provider.extract(tmp_path, DAY)
 
     _assert_rejected(result, "carers.csv")
-    [problem] = result.quarantine
+    problem, *others = result.quarantine
     assert problem.reason == "carers.csv: 2 data rows, manifest says 3 (truncated in transfer?)"
+    assert {q.reason for q in others} == {"not loaded: the delivery was rejected (carers.csv)"}
     assert "rejected" in result.message
     copy = tmp_path / "quarantine" / "provider" / "2026-11-24"
     assert (copy / "manifest.json").exists() and (copy / "carers.csv").exists()

@@ -227,6 +227,13 @@ def test_record_blocked(engine):
     status = warehouse.query_frame(
         engine, "SELECT status FROM meta.run_ledger WHERE extract_date = :d", {"d": N2})
     assert status["status"].tolist() == ["blocked"]
+    # dq.quarantine: the row quarantined on its own, and the file the block kept out
+    held = warehouse.query_frame(
+        engine, "SELECT file, row_number, reason FROM dq.quarantine WHERE run_id = 'run2' "
+        "ORDER BY row_number NULLS FIRST")
+    assert held["file"].tolist() == ["provider_carer.csv", "carers.csv"]
+    assert held["reason"].iloc[0].startswith("not loaded: provider blocked by a critical")
+    assert held["row_number"].iloc[1] == 7
 
 
 def test_failure_mid_load_leaves_everything_as_before(engine, monkeypatch):
