@@ -79,6 +79,7 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
             settings.landing_dir,
             extract_date,
             last_staged_snapshot=date.fromisoformat(last) if last else None,
+            last_manifest_sha256=state.get("manifest_sha256"),
         )
     elif source == "las":
         from sources import las

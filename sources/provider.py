@@ -98,17 +98,20 @@ class _Rejected(Exception):
 
 
 def extract(
-    landing_dir: Path, extract_date: date, last_staged_snapshot: date | None = None
+    landing_dir: Path, extract_date: date, last_staged_snapshot: date | None = None,
+    last_manifest_sha256: str | None = None,
 ) -> SourceExtract:
     """Read the provider snapshot for the night `extract_date`.
 
     Returns status "absent" when there is no usable folder (a missing night is legitimate),
     "rejected" when the delivery is incomplete or corrupt, otherwise "extracted" with one
     typed DataFrame per staged table. Raises `SourceError` only when the landing area itself
-    cannot be read, which is worth a retry.
+    cannot be read, which is worth a retry. `last_manifest_sha256` (the state's) tells a
+    re-sent folder from the one already staged.
     """
     landing_dir = Path(landing_dir)
-    folder, late, why_absent = _choose_folder(landing_dir, extract_date, last_staged_snapshot)
+    folder, late, why_absent = _choose_folder(landing_dir, extract_date, last_staged_snapshot,
+                                              last_manifest_sha256)
     if folder is None:
         return SourceExtract(SOURCE, extract_date, "absent", message=why_absent)
     folder_date = date.fromisoformat(folder.name)
@@ -147,7 +150,9 @@ def extract(
     message += f", {held:,} quarantined)" if held else ")"
     return SourceExtract(
         SOURCE, extract_date, "extracted", tables=tables, files=files, quarantine=quarantine,
-        message=message + late_note, state={"snapshot_date": folder_date.isoformat()},
+        message=message + late_note,
+        state={"snapshot_date": folder_date.isoformat(),
+               "manifest_sha256": _manifest_sha256(folder)},
     )
 
 
@@ -155,13 +160,14 @@ def extract(
 
 
 def _choose_folder(
-    landing_dir: Path, extract_date: date, last: date | None
+    landing_dir: Path, extract_date: date, last: date | None, last_sha: str | None = None
 ) -> tuple[Path | None, bool, str]:
     """(folder, is_late, reason when none).
 
     The folder for the night wins even when it equals the last staged snapshot: a re-sent
     export replaces the earlier one. A late folder (up to two days old) is used only when it
-    is newer than what was staged, otherwise last night's data would be loaded twice.
+    is newer than what was staged, or is the staged one re-sent since (its manifest changed);
+    otherwise last night's data would be loaded twice.
     """
     base = landing_dir / SOURCE
     try:
@@ -191,11 +197,21 @@ def _choose_folder(
         if candidate in dated:
             if last is None or candidate > last:
                 return dated[candidate], True, ""
+            if candidate == last and last_sha is not None and _manifest_sha256(
+                    dated[candidate]) not in (None, last_sha):
+                return dated[candidate], True, ""  # re-sent after it was staged
             return None, False, _absent_message(
                 extract_date,
                 f"newest recent folder {candidate.isoformat()} was already staged",
             )
     return None, False, _absent_message(extract_date, "")
+
+
+def _manifest_sha256(folder: Path) -> str | None:
+    try:
+        return hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _absent_message(extract_date: date, detail: str) -> str:

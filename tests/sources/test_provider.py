@@ -132,7 +132,7 @@ def test_happy_path_types_and_normalisation(tmp_path: Path) -> None:
     result = provider.extract(tmp_path, DAY)
 
     assert result.status == "extracted", result.message
-    assert result.state == {"snapshot_date": "2026-11-24"}
+    assert result.state["snapshot_date"] == "2026-11-24" and result.state["manifest_sha256"]
     assert "snapshot 2026-11-24" in result.message
     assert set(result.tables) == {t.name for t in PROVIDER_FILES.values()}
     for spec in PROVIDER_FILES.values():
@@ -383,7 +383,7 @@ def test_late_folder_used_when_newer_than_last_snapshot(tmp_path: Path) -> None:
     write_delivery(tmp_path, day=date(2026, 11, 23))
     result = provider.extract(tmp_path, DAY, last_staged_snapshot=date(2026, 11, 22))
     assert result.status == "extracted"
-    assert result.state == {"snapshot_date": "2026-11-23"}
+    assert result.state["snapshot_date"] == "2026-11-23"
     assert "late" in result.message
     assert set(result.tables["provider_carer"]["extract_date"]) == {date(2026, 11, 23)}
 
@@ -393,6 +393,24 @@ def test_late_folder_not_used_when_already_staged(tmp_path: Path) -> None:
     result = provider.extract(tmp_path, DAY, last_staged_snapshot=date(2026, 11, 23))
     assert result.status == "absent"
     assert "no provider folder for 2026-11-24" in result.message
+
+
+def test_staged_folder_re_sent_before_a_night_with_no_folder_is_loaded(tmp_path: Path) -> None:
+    """Night 23 staged folder 23; the service re-sent folder 23 (a carer added) and sent no
+    folder 24: night 24 loads the re-sent export as a late folder, not "already staged"."""
+    night_before = date(2026, 11, 23)
+    write_delivery(tmp_path, day=night_before)
+    first = provider.extract(tmp_path, night_before)
+    same = provider.extract(tmp_path, DAY, last_staged_snapshot=night_before,
+                            last_manifest_sha256=first.state["manifest_sha256"])
+    assert same.status == "absent"
+    rows = [*CARERS, dict(CARERS[0], carer_ref="CR000003", first_name="Robert")]
+    write_delivery(tmp_path, day=night_before, overrides={"carers.csv": rows})
+    resent = provider.extract(tmp_path, DAY, last_staged_snapshot=night_before,
+                              last_manifest_sha256=first.state["manifest_sha256"])
+    assert resent.status == "extracted" and "late" in resent.message
+    assert "CR000003" in set(resent.tables["provider_carer"]["carer_ref"])
+    assert resent.state["manifest_sha256"] != first.state["manifest_sha256"]
 
 
 def test_folder_more_than_two_days_old_not_used(tmp_path: Path) -> None:
