@@ -300,11 +300,12 @@ def report_dir(settings: Settings, extract_date: date) -> Path:
 
 
 def run_extract(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
-    """Extract one source. A rejected delivery is recorded (quarantine rows, ledger) at once,
-    because its stage task will never run."""
+    """Extract one source. A rejected or absent delivery is recorded (ledger, and a rejected
+    one's quarantine rows) at once, because its stage task will never run: the night's
+    summary then says why, as `carelink stage` does."""
     require_night_in_order(settings, extract_date)
     extract = extract_source(settings, source, extract_date)
-    if extract.status == "rejected":
+    if extract.status in ("rejected", "absent"):
         _record_without_staging(settings, extract, run_id)
     return {
         "source": source,
@@ -320,7 +321,7 @@ def _record_without_staging(settings: Settings, extract, run_id: str) -> None:
 
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
-        warehouse.stage_extract(engine, extract, run_id)  # rejected: ledger + quarantine only
+        warehouse.stage_extract(engine, extract, run_id)  # ledger + quarantine only
     finally:
         engine.dispose()
 

@@ -376,9 +376,8 @@ def gp_cared_for_keys(gp: pd.DataFrame) -> pd.Series:
     `gp:<practice_ods>:<nhs>:cared_for:<k>`, k being the row's place among that patient's
     rows of the file (1, 2, … in file order); None where the row has no NHS number.
 
-    k is counted over the rows staged: a row of the same patient quarantined earlier in the
-    file (a bad date) is not counted, so the patient's later rows number one lower than in
-    the file until the practice corrects it.
+    k is the reader's `patient_row`, counted over every row of the file, quarantined ones
+    included; rows staged before it was recorded fall back to counting the staged rows.
     """
     if gp.empty:
         return pd.Series([], index=gp.index, dtype=object)
@@ -388,6 +387,8 @@ def gp_cared_for_keys(gp: pd.DataFrame) -> pd.Series:
     ranked = gp[files].assign(_digits=digits, _order=order).sort_values("_order", kind="stable")
     k = ranked.groupby([*files, "_digits"], dropna=False, sort=False).cumcount() + 1
     k = k.reindex(gp.index)
+    if "patient_row" in gp:
+        k = pd.to_numeric(gp["patient_row"], errors="coerce").fillna(k).astype(int)
     return pd.Series([f"gp:{ods}:{d}:cared_for:{n}" if isinstance(d, str) else None
                       for ods, d, n in zip(gp["practice_ods"], digits, k, strict=True)],
                      index=gp.index, dtype=object)

@@ -34,6 +34,7 @@ from carelink.identity import (
     DateFormatError,
     clean_text,
     is_valid_postcode,
+    nhs_digits,
     normalise_nhs_number,
     normalise_postcode,
     normalise_sex,
@@ -304,6 +305,25 @@ def _layout(header: list[str]) -> str | None:
     return None
 
 
+def _layout_mismatch(header: list[str]) -> str:
+    """Why a header is neither layout: the nearer layout's missing, unexpected or repeated
+    columns when it is plainly that layout gone wrong, else "unknown layout"."""
+    names = [h.strip() for h in header]
+    best = max(((EMIS, EMIS_COLUMNS), (SYSTMONE, SYSTMONE_COLUMNS)),
+               key=lambda lay: len(set(names) & set(lay[1])))
+    layout, columns = best
+    if len(set(names) & set(columns)) * 2 <= len(columns):
+        return "unknown layout: header matches neither EMIS Web nor SystmOne"
+    problems = []
+    if missing := [c for c in columns if c not in names]:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if extra := [c for c in names if c not in columns]:
+        problems.append(f"unexpected column(s) {', '.join(extra)}")
+    if repeated := sorted({c for c in names if names.count(c) > 1}):
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    return f"{layout} layout with {'; '.join(problems)}"
+
+
 def _read_register(
     f: _File, extract_date: date
 ) -> str | tuple[list[dict[str, Any]], list[tuple[QuarantinedRow, list[str]]], list[str]]:
@@ -318,18 +338,23 @@ def _read_register(
         return "empty file: no header row"
     layout = _layout(header)
     if layout is None:
-        return "unknown layout: header matches neither EMIS Web nor SystmOne"
+        return _layout_mismatch(header)
     names = [h.strip() for h in header]
     assert f.ods is not None and f.month is not None
 
     good: list[dict[str, Any]] = []
     bad: list[tuple[QuarantinedRow, list[str]]] = []
+    nhs_at = names.index(_LAYOUT_MAP[layout]["nhs_number"])  # type: ignore[arg-type]
+    rows_of: dict[str, int] = {}  # the patient's rows so far, quarantined ones included
     k = 0
     for record in records:
         k += 1  # k counts every data record so that it matches the file
         if not record or all(not v.strip() for v in record):
             k -= 1  # a blank line is not a row
             continue
+        digits = nhs_digits(record[nhs_at]) if nhs_at < len(record) else None
+        if digits:
+            rows_of[digits] = rows_of.get(digits, 0) + 1
         try:
             if len(record) != len(names):
                 raise _RowFault(f"row {k}: {len(record)} fields, header has {len(names)}")
@@ -339,6 +364,7 @@ def _read_register(
             continue
         mapped.update(
             practice_ods=f.ods, snapshot_month=f.month, layout=layout, entry_number=k,
+            patient_row=rows_of.get(digits) if digits else None,
             extract_date=extract_date, source_file=f.name, source_row=k,
         )
         good.append(mapped)

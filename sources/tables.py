@@ -185,7 +185,7 @@ GP_REGISTER_ENTRY = StagedTable(
         _c("practice_ods", nullable=False), _c("snapshot_month", "date", False,
                                                "first day of the register's month"),
         _c("layout", nullable=False, doc="EMIS Web or SystmOne"),
-        _c("entry_number", "integer", False, "k: the row's position in the file, 1-based"),
+        _c("entry_number", "integer", False, "the row's position in the file, 1-based"),
         *NHS, _c("title"), _c("first_name"), _c("last_name"), _c("date_of_birth", "date"),
         _c("sex", nullable=False, doc="F, M, X or U"), _c("postcode"),
         _c("postcode_valid", "boolean", False), _c("carer_code"), _c("carer_code_term"),
@@ -195,6 +195,9 @@ GP_REGISTER_ENTRY = StagedTable(
         _c("cared_for_name", doc="EMIS free text as delivered"),
         _c("cared_for_first_name"), _c("cared_for_last_name"),
         _c("cared_for_date_of_birth", "date"), *LINEAGE,
+        # after the lineage: added by migration 0003, which appends it
+        _c("patient_row", "integer", doc="k: the row's place among this patient's rows of the "
+           "file (1, 2, … in file order, quarantined rows counted); names the cared-for key"),
     ),
     "one row per row of each practice's current (newest) register file",
 )

@@ -326,3 +326,27 @@ def test_quarantine_is_owner_only_whatever_the_umask(tmp_path):
     for p in paths:
         mode = stat.S_IMODE(p.stat().st_mode)
         assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
+
+
+def test_a_patients_rows_are_numbered_as_in_the_file_quarantined_ones_included(tmp_path):
+    """The contract's cared-for key is the patient's k-th row of the file. Jane's rows are
+    file rows 1, 4 (a bad date: quarantined) and 5; row 5 is her third row, not her second,
+    whether or not the practice ever corrects row 4."""
+    from linkage.records import gp_cared_for_keys
+
+    result = _run(_landing(tmp_path))
+    rows = result.tables["gp_register_entry"]
+    jane = rows[(rows["practice_ods"] == "D82001") & (rows["nhs_number"] == "9434765919")]
+    assert dict(zip(jane["entry_number"], jane["patient_row"], strict=True)) == {1: 1, 5: 3}
+    keys = gp_cared_for_keys(rows)[jane.index]
+    assert keys.tolist() == ["gp:D82001:9434765919:cared_for:1",
+                             "gp:D82001:9434765919:cared_for:3"]
+
+
+def test_a_layout_with_a_column_missing_says_which(tmp_path):
+    landing = _landing(tmp_path)
+    header = ",".join(c for c in gp.SYSTMONE_COLUMNS if c != "CodeDate")
+    _write(landing / "gp", "D82002_202611.csv", header, [])
+    result = _run(landing)
+    whole = {q.file: q.reason for q in result.quarantine if q.row_number is None}
+    assert whole == {"D82002_202611.csv": "SystmOne layout with missing column(s) CodeDate"}
