@@ -20,8 +20,12 @@ def quarantine_folder(landing_dir: Path, source: str, night: date) -> Path:
     top = landing_dir / "quarantine"
     folder = top / source / night.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    for part in (top, top / source, folder):
-        os.chmod(part, DIR_MODE)
+    for part in (top, top / source):
+        try:
+            os.chmod(part, DIR_MODE)
+        except PermissionError:
+            pass  # made by operations under another account: the night's folder still is
+    os.chmod(folder, DIR_MODE)
     return folder
 
 
