@@ -321,7 +321,7 @@ def mergeable(forced: list[tuple[str, str]], nhs: pd.Series
     after night, since the merge stays. So the records stay apart and IG sees the refusal.
     """
     sets = DisjointSets({k for pair in forced for k in pair})
-    numbers = {k: {nhs.get(k)} - {None} for k in sets.parent if isinstance(nhs.get(k), str)}
+    numbers = {k: {nhs.get(k)} for k in sets.parent if isinstance(nhs.get(k), str)}
     kept, refused = [], []
     for a, b in forced:
         ra, rb = sets.find(a), sets.find(b)

@@ -100,15 +100,19 @@ def score_pairs(linker, threshold: float, declined: set[str] | None = None) -> P
     low, high = BORDERLINE_BAND
     centre = _weight(threshold)
     band = (rel.filter(f"match_probability >= {low!r} AND match_probability < {high!r}")
-            .order("abs(match_weight - " + repr(centre) + "), unique_id_l, unique_id_r").df())
-    if declined and len(band):
-        band = band[[not _is_optout_edge(a, b, declined) for a, b in zip(
-            band["unique_id_l"], band["unique_id_r"], strict=True)]]
+            .order("abs(match_weight - " + repr(centre) + "), unique_id_l, unique_id_r"))
+    # Only the ids of the whole band leave DuckDB; full rows only for the pairs shown.
+    ids = band.project("unique_id_l, unique_id_r").fetchall()
+    shown = [i for i, (a, b) in enumerate(ids) if not _is_optout_edge(a, b, declined or set())]
+    needed = shown[MAX_BORDERLINE - 1] + 1 if len(shown) >= MAX_BORDERLINE else len(ids)
+    keep = set(shown[:MAX_BORDERLINE])
+    rows = band.limit(needed).df()
     at = {t: int(n) for t, n in zip(thresholds, row[2:], strict=True)}
     return PairScores(scored=int(row[0]), probability_sum=float(row[1]),
                       above_threshold=at[float(threshold)], at_thresholds=at,
-                      borderline=band.head(MAX_BORDERLINE).reset_index(drop=True),
-                      borderline_in_band=int(len(band)))
+                      borderline=rows[[i in keep for i in range(len(rows))]].reset_index(
+                          drop=True),
+                      borderline_in_band=len(shown))
 
 
 # --- figures ---------------------------------------------------------------------------------

@@ -183,8 +183,7 @@ def extract(
             f"incremental since {since.isoformat()} (1h overlap): {total:,} rows"
         )
     if undated:
-        result.message += (f"; {undated:,} without {'/'.join(sorted(set(_WINDOW_COLUMN.values())))}"
-                           " (read every night)")
+        result.message += f"; {undated:,} without a timestamp (read every night)"
     if result.quarantine:
         result.message += f"; {len(result.quarantine):,} quarantined"
     log.info("las: %s", result.message)

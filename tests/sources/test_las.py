@@ -168,7 +168,7 @@ def test_a_row_without_last_updated_is_read_every_night(las_db):
     conn.commit()
     first = las.extract(url, NIGHT)
     assert 7 in set(first.tables["las_person"]["person_id"])
-    assert "1 without last_updated/merged_at (read every night)" in first.message
+    assert "1 without a timestamp (read every night)" in first.message
     later = las.extract(url, NIGHT + timedelta(days=1),
                         since=datetime.fromisoformat(first.state["high_water_mark"]))
     assert 7 in set(later.tables["las_person"]["person_id"])
