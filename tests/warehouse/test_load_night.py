@@ -108,3 +108,49 @@ def test_rerun_replaces_and_failure_leaves_nothing(loaded, monkeypatch) -> None:
         warehouse.load_night(engine, extract_date=NIGHT, run_id="r2",
                              linkage_dir=folder / "linkage", checks_dir=folder / "checks")
     assert _snapshot(engine) == before
+
+
+def test_roles_hold_every_table_after_a_night(loaded) -> None:
+    """The contract's read rules on PostgreSQL, table by table, after the roles were made and
+    a night loaded over them: analysts read every mart and dq table and no identifier table,
+    IG reads linkage and dq, and every analyst query runs as the analyst."""
+    engine, folder = loaded
+    if engine.dialect.name != "postgresql":
+        pytest.skip("roles are PostgreSQL's; a DuckDB file is protected by file permissions")
+    import sqlalchemy as sa
+
+    from warehouse.roles import create_roles
+    from warehouse.schema import SCHEMAS
+
+    # The contract's table, written out here rather than read from the code under test.
+    reads = {"carelink_etl": set(SCHEMAS), "carelink_ig": {"linkage", "dq"},
+             "carelink_analyst": {"marts", "dq"}}
+
+    create_roles(engine, {})
+    warehouse.load_night(engine, extract_date=NIGHT, run_id="r2",
+                         linkage_dir=folder / "linkage", checks_dir=folder / "checks")
+    tables = warehouse.query_frame(
+        engine, "select table_schema || '.' || table_name as t from information_schema.tables "
+                "where table_schema in (" + ", ".join(f"'{s}'" for s in SCHEMAS) + ")")["t"]
+    assert len(tables) > 20
+
+    def can_read(role: str, sql: str) -> bool:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"SET ROLE {role}"))
+            try:
+                conn.execute(sa.text(sql))
+                return True
+            except sa.exc.ProgrammingError as exc:
+                assert "permission denied" in str(exc), exc
+                return False
+            finally:
+                conn.rollback()
+                conn.execute(sa.text("RESET ROLE"))
+
+    wrong = [(role, table) for role, schemas in reads.items() for table in tables
+             if can_read(role, f"select * from {table} limit 1")
+             != (table.split(".")[0] in schemas)]
+    assert wrong == []
+    for block in re.split(r"^-- name: ", QUERIES.read_text(), flags=re.M)[1:]:
+        name, _, sql = block.partition("\n")
+        assert can_read("carelink_analyst", sql.strip().rstrip(";")), name
