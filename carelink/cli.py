@@ -111,7 +111,11 @@ def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
     import warehouse
 
     settings = _settings(args)
-    revision = warehouse.upgrade(settings.warehouse_url)
+    try:
+        revision = warehouse.upgrade(settings.warehouse_url)
+    except warehouse.WarehouseBehind as exc:
+        print(f"carelink warehouse upgrade: {exc}", file=sys.stderr)
+        return 2
     print(f"warehouse at revision {revision}: {warehouse.describe_url(settings.warehouse_url)}")
     return 0
 

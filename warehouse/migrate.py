@@ -28,7 +28,8 @@ class DuckDBImpl(DefaultImpl):
 
 
 class WarehouseBehind(Exception):
-    """The warehouse schema is older (or newer, or absent) than this carelink expects."""
+    """The warehouse schema is older (or newer, or absent) than this carelink expects; the
+    message says which, since the remedy differs (upgrade, or deploy the newer release)."""
 
 
 def alembic_config() -> Config:
@@ -54,9 +55,30 @@ def current_revision(engine: sa.Engine) -> str | None:
         ).scalar()
 
 
+def _ahead_message(current: str, head: str) -> str:
+    return (f"warehouse schema is at revision {current}, which this carelink does not ship "
+            f"(its newest is {head}): the warehouse was migrated by a newer release. Deploy "
+            "that release again; do not upgrade or downgrade from this one")
+
+
+def _known(revision: str) -> bool:
+    """Whether this code ships `revision` (a newer release's revision is unknown here)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # noqa: BLE001 - Alembic raises several kinds for an unknown id
+        return False
+
+
 def upgrade_engine(engine: sa.Engine, revision: str = "head") -> str:
     """Apply migrations in one transaction (both engines have transactional DDL, so a failed
-    migration leaves the warehouse as it was)."""
+    migration leaves the warehouse as it was).
+
+    A warehouse at a revision this code does not ship was migrated by a newer release; it is
+    refused before Alembic would fail on it with a traceback.
+    """
+    current = current_revision(engine)
+    if current is not None and not _known(current):
+        raise WarehouseBehind(_ahead_message(current, head_revision()))
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -70,6 +92,8 @@ def ensure_current(engine: sa.Engine) -> None:
     """Refuse to run a night against a warehouse whose schema does not match this code:
     loading into the wrong columns is worse than stopping with a clear instruction."""
     current, head = current_revision(engine), head_revision()
+    if current is not None and current != head and not _known(current):
+        raise WarehouseBehind(_ahead_message(current, head))
     if current != head:
         shown = current or "none (empty warehouse)"
         raise WarehouseBehind(

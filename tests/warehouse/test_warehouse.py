@@ -379,3 +379,24 @@ def test_no_person_level_row_about_anyone_on_a_declined_file() -> None:
     las_carer = people.loc["pk_e"]
     assert las_carer["is_carer"] and not las_carer["is_cared_for"]
     assert las_carer["in_las"] and not las_carer["in_provider"]
+
+
+def test_a_warehouse_migrated_by_a_newer_release_is_refused_not_upgraded(warehouse_url, capsys):
+    """After a deployment is rolled back the warehouse is ahead of the code: upgrading cannot
+    help and downgrading would drop data, so both the night and the upgrade say so plainly."""
+    from carelink.cli import main
+
+    assert warehouse.upgrade(warehouse_url) == warehouse.head_revision()
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("update meta.alembic_version set version_num = '0099_future'"))
+        with pytest.raises(warehouse.WarehouseBehind, match="newer release") as refused:
+            warehouse.ensure_current(engine)
+        assert "carelink warehouse upgrade`" not in str(refused.value)
+    finally:
+        engine.dispose()
+    assert main(["warehouse", "upgrade", "--warehouse", warehouse_url]) == 2
+    err = capsys.readouterr().err
+    assert "0099_future" in err and "Deploy that release again" in err
+    assert "Traceback" not in err
