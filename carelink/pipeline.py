@@ -219,7 +219,7 @@ def require_night_in_order(settings: Settings, extract_date: date) -> None:
 def stage_night(settings: Settings, extract_date: date, run_id: str | None = None) -> StageOutcome:
     """Extract and stage every source for one night, without linkage or the quality gate."""
     import warehouse
-    from sources.result import SourceError
+    from carelink.errors import ExtractRejected, SourceError
 
     run_id = run_id or f"stage__{extract_date.isoformat()}"
     warehouse.upgrade(settings.warehouse_url)
@@ -227,9 +227,9 @@ def stage_night(settings: Settings, extract_date: date, run_id: str | None = Non
     outcome = StageOutcome(extract_date, run_id)
     for source in SOURCES:
         try:
-            outcome.extracts[source] = extract_source(settings, source, extract_date)
+            outcome.extracts[source] = extract_recorded(settings, source, extract_date, run_id)
             stage_source(settings, source, extract_date, run_id)
-        except SourceError as exc:
+        except (ExtractRejected, SourceError) as exc:
             outcome.errors[source] = str(exc)
     return outcome
 
@@ -304,7 +304,7 @@ def run_extract(settings: Settings, source: str, extract_date: date, run_id: str
     one's quarantine rows) at once, because its stage task will never run: the night's
     summary then says why, as `carelink stage` does."""
     require_night_in_order(settings, extract_date)
-    extract = extract_source(settings, source, extract_date)
+    extract = extract_recorded(settings, source, extract_date, run_id)
     if extract.status in ("rejected", "absent"):
         _record_without_staging(settings, extract, run_id)
     return {
@@ -322,6 +322,40 @@ def _record_without_staging(settings: Settings, extract, run_id: str) -> None:
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         warehouse.stage_extract(engine, extract, run_id)  # ledger + quarantine only
+    finally:
+        engine.dispose()
+
+
+def extract_recorded(settings: Settings, source: str, extract_date: date, run_id: str):
+    """`extract_source`, and a source that could not be extracted at all (unreachable, or
+    a schema change) recorded in the ledger before the error goes on: the task fails (an
+    unreachable source is retried) but the ledger and the nightly report, which the morning
+    reads, say what is missing and why."""
+    from carelink.errors import ExtractRejected, SourceError
+
+    # A rerun's gate rewrites this page; one that fails before the gate must not leave an
+    # earlier run's page linked from tonight's report as if it were tonight's.
+    (report_dir(settings, extract_date) / "data_docs" / f"{source}.html").unlink(missing_ok=True)
+    try:
+        return extract_source(settings, source, extract_date)
+    except WarehouseUnreachable:
+        raise  # nowhere to record it; the task log and the alert name the warehouse
+    except (ExtractRejected, SourceError) as exc:
+        status = "rejected" if isinstance(exc, ExtractRejected) else "failed"
+        _record_failure(settings, source, extract_date, run_id, status, str(exc))
+        raise
+
+
+def _record_failure(settings: Settings, source: str, extract_date: date, run_id: str,
+                    status: str, message: str) -> None:
+    import warehouse
+
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        warehouse.record_source_failure(engine, source, extract_date, run_id, status, message)
+    except Exception as exc:  # noqa: BLE001 - the source's own error is the one to raise
+        log.warning("%s: could not record the failure in meta.run_ledger (%s)", source,
+                    driver_reason(exc))
     finally:
         engine.dispose()
 

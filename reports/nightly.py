@@ -26,6 +26,14 @@ COMBINATIONS = [
 ]
 
 
+# Pages beside the report, linked only when tonight wrote them (a source that failed to
+# extract has no Data Docs page).
+LINKS = {"Data Docs: provider": "data_docs/provider.html", "Data Docs: LAS": "data_docs/las.html",
+         "Data Docs: GP": "data_docs/gp.html",
+         "Data Docs: cross-source checks": "data_docs/cross_source.html",
+         "IG linkage report (restricted)": "restricted/linkage_report.html"}
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     extract_date: date
@@ -34,13 +42,17 @@ class ReportInputs:
     report_dir: Path  # where nightly.html goes; Data Docs and restricted/ sit beside it
 
 
-def _file_accounting(work_dir: Path) -> list[dict]:
+def _file_accounting(work_dir: Path, ledger_status: dict[str, str]) -> list[dict]:
+    """Per file: read = staged + quarantined. A source not extracted tonight has no files to
+    balance; its row says why (the ledger's failed / rejected) rather than a reassuring yes."""
     rows = []
     for source in SOURCES:
         summary_path = work_dir / "extract" / source / "extract.json"
         if not summary_path.exists():
+            status = ledger_status.get(source, "not run")
             rows.append({"source": source, "file": "—", "rows_read": None, "rows_staged": None,
-                         "rows_quarantined": None, "status": "not extracted", "balanced": True})
+                         "rows_quarantined": None, "status": f"not extracted ({status})",
+                         "balanced": None})
             continue
         summary = json.loads(summary_path.read_text())
         if not summary["files"]:
@@ -120,14 +132,14 @@ def build_nightly_report(engine, inputs: ReportInputs) -> Path:  # engine: sqlal
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     html = env.get_template("nightly.html.j2").render(
         extract_date=inputs.extract_date, run_id=inputs.run_id,
-        ledger=ledger.to_dict("records"), files=_file_accounting(inputs.work_dir),
+        ledger=ledger.to_dict("records"),
+        files=_file_accounting(inputs.work_dir, dict(zip(ledger["source"], ledger["status"],
+                                                         strict=True))),
         gate=gate_summary, combos=combos, plots=plots,
         sustain=sustain.to_dict("records"), checks=checks.to_dict("records"),
         practices=practices.to_dict("records"), bias=bias.to_dict("records"),
-        links={"Data Docs: provider": "data_docs/provider.html",
-               "Data Docs: LAS": "data_docs/las.html", "Data Docs: GP": "data_docs/gp.html",
-               "Data Docs: cross-source checks": "data_docs/cross_source.html",
-               "IG linkage report (restricted)": "restricted/linkage_report.html"},
+        links={label: href for label, href in LINKS.items()
+               if (inputs.report_dir / href).exists()},
     )
     inputs.report_dir.mkdir(parents=True, exist_ok=True)
     path = inputs.report_dir / "nightly.html"

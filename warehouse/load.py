@@ -341,6 +341,16 @@ def record_blocked(
         _write_ledger(conn, extract, run_id, "blocked", message)
 
 
+def record_source_failure(engine: sa.Engine, source: str, extract_date: date, run_id: str,
+                          status: str, message: str) -> None:
+    """A source that could not be extracted at all (unreachable: "failed"; a schema change:
+    "rejected"): its ledger row only, so the night's summary and report say why it is
+    missing. Staging and the state are untouched; the next night reads what this one missed."""
+    with engine.begin() as conn:
+        _write_ledger(conn, SourceExtract(source, extract_date, "rejected"), run_id, status,
+                      message)
+
+
 def nights_run(engine: sa.Engine) -> set[date]:
     """Every extract date the run ledger holds (any source, any outcome): the nights that ran."""
     ledger = table("meta.run_ledger")

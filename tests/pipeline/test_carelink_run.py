@@ -197,11 +197,18 @@ def test_a_las_schema_change_fails_at_once_and_says_why(world, tmp_path) -> None
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0, output[-3000:]
     las_line = next(line for line in proc.stdout.splitlines() if line.startswith("  las "))
-    assert "failed" in las_line and "view person lacks column(s) ethnicity" in las_line
+    assert "rejected" in las_line and "view person lacks column(s) ethnicity" in las_line
     assert "retrying" not in output
-    gp = _rows(world, "select status from meta.run_ledger where source = 'gp' and "
-               f"extract_date = '{night.isoformat()}'")
-    assert gp == ["extracted"]
+    ledger = dict(row.split("|", 1) for row in _rows(
+        world, "select source, status || '|' || message from meta.run_ledger where "
+               f"extract_date = '{night.isoformat()}'"))
+    assert ledger["gp"].startswith("extracted|")
+    assert ledger["las"].startswith("rejected|") and "lacks column(s) ethnicity" in ledger["las"]
+    # The morning reads the report, not the console: it says LAS is missing and why, and
+    # links no LAS Data Docs (the earlier run's page of this date is gone).
+    report = (world.reports_dir / night.isoformat() / "nightly.html").read_text()
+    assert "not extracted (rejected)" in report and "lacks column(s) ethnicity" in report
+    assert "data_docs/las.html" not in report and "data_docs/gp.html" in report
 
 
 def _rows(settings: Settings, sql: str) -> list[str]:

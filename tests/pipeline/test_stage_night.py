@@ -116,3 +116,38 @@ def test_work_folders_are_deleted_after_the_days_kept(tmp_path) -> None:
     assert prune_work(settings, date(2026, 11, 24)) == 2
     assert sorted(p.name for p in settings.work_dir.iterdir()) == [
         "2026-11-17", "2026-11-24", "notes"]
+
+
+def test_a_source_that_cannot_be_extracted_is_in_the_ledger_with_why(county, tmp_path) -> None:
+    """An unreachable LAS ("failed") and a LAS view that lost a column ("rejected") stop only
+    LAS, and the run ledger says so with the reason: the nightly report is built from it."""
+    import shutil
+    import sqlite3
+
+    import warehouse
+
+    night = date(2026, 11, 22)
+    changed = tmp_path / "changed.db"
+    shutil.copy(county / "landing" / "las" / "las_reporting.db", changed)
+    with sqlite3.connect(changed) as conn:
+        conn.execute("ALTER TABLE person DROP COLUMN ethnicity")
+    expected = {
+        "postgresql+psycopg://carelink:pw@127.0.0.1:1/las": ("failed", "unreachable"),
+        f"sqlite:///{changed}": ("rejected", "view person lacks column(s) ethnicity"),
+    }
+    for las_url, (status, reason) in expected.items():
+        settings = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path / "data"),
+                                      "CARELINK_EXTRACT_RETRY_DELAY": "1"},
+                                     landing_dir=county / "landing", las_url=las_url)
+        outcome = stage_night(settings, night)
+        assert reason in outcome.errors["las"]
+        engine = warehouse.make_engine(settings.warehouse_url)
+        try:
+            ledger = warehouse.query_frame(engine, "select source, status, message from "
+                                           "meta.run_ledger order by source")
+        finally:
+            engine.dispose()
+        rows = {r.source: (r.status, r.message) for r in ledger.itertuples()}
+        assert rows["provider"][0] == "extracted" and rows["gp"][0] == "extracted"
+        assert rows["las"][0] == status and reason in rows["las"][1]
+        assert "pw@" not in rows["las"][1]
