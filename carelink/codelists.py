@@ -112,6 +112,26 @@ REFERRAL_SOURCES = frozenset({
     "Voluntary organisation", "Other",
 })
 INFORMATION_SHARING = frozenset({"Agreed", "Declined"})
+
+
+def declines_sharing(value: object) -> bool:
+    """Whether a provider file's `information_sharing` forbids linking it to LAS and GP.
+
+    Fails closed: only an explicit `Agreed` allows it. A value the specification does not
+    know (`Declined (verbal)` after a pick-list change, a blank) is treated as a refusal, since
+    linking someone who refused is the harm the opt-out exists to prevent; the gate's
+    value-set expectation still flags the value so the provider can correct it.
+    """
+    return not (isinstance(value, str) and value.strip().lower() == "agreed")
+
+
+def declined_carer_refs(carers: object) -> set[str]:
+    """The `carer_ref`s of staged provider carer rows (a frame) whose files may not be shared."""
+    if carers is None or len(carers) == 0:  # type: ignore[arg-type]
+        return set()
+    return {str(ref) for ref, value in zip(carers["carer_ref"],  # type: ignore[index]
+                                           carers["information_sharing"],  # type: ignore[index]
+                                           strict=True) if declines_sharing(value)}
 CARER_STATUSES = frozenset({"Open", "Closed"})
 CARER_RELATIONSHIPS = frozenset({
     "Partner", "Child", "Parent", "Sibling", "Other relative", "Friend or neighbour",

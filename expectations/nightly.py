@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from carelink.codelists import declined_carer_refs
 from carelink.identity import nhs_digits
 from expectations import staleness as st
 from expectations import star
@@ -201,11 +202,8 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
         flags = pd.DataFrame(columns=star.FLAG_COLUMNS)
     else:
         bias, params = star.practitioner_bias(stars, run_id=run_id)
-        carers = staged.get("provider_carer")
-        declined = set()
-        if carers is not None and not carers.empty:
-            declined = set(carers.loc[carers["information_sharing"] == "Declined", "carer_ref"])
-        flags = star.score_flags(stars, key_of, run_id=run_id, exclude_carers=declined)
+        flags = star.score_flags(stars, key_of, run_id=run_id,
+                                 exclude_carers=declined_carer_refs(staged.get("provider_carer")))
     per_key, conflicts = nhs_number_conflicts(staged, xref)
     contact = service_contact(staged, xref, records, relationships)
 

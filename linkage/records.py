@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from carelink.codelists import declines_sharing
 from carelink.identity import (
     clean_text,
     is_missing,
@@ -398,15 +399,16 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One canonical row per source mention of a person (see the module docstring).
 
     Provider cared-for rows inherit their carer file's information-sharing choice, because the
-    contract's opt-out covers everyone on a declined file. LAS records merged into another are
-    kept (they are still source records); the clustering forces them into the survivor's
-    person.
+    contract's opt-out covers everyone on a declined file; a choice that is not a plain
+    `Agreed`, or a file whose carer row was quarantined, counts as declined (fail closed).
+    LAS records merged into another are kept (they are still source records); the clustering
+    forces them into the survivor's person.
     """
     out: list[dict] = []
     declined: dict[str, bool] = {}
     for r in _rows(staged, "provider_carer"):
         ref = str(r["carer_ref"])
-        is_declined = str(r.get("information_sharing") or "").strip().lower() == "declined"
+        is_declined = declines_sharing(r.get("information_sharing"))
         declined[ref] = is_declined
         out.append(make_record(
             f"provider:carer:{ref}", "provider", "carer", first=r.get("first_name"),
@@ -420,7 +422,8 @@ def person_records(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
             f"provider:cared_for:{r['cared_for_ref']}", "provider", "cared_for",
             first=first, last=r.get("last_name"), dob=r.get("date_of_birth"),
             nhs=r.get("nhs_number"), postcode=r.get("postcode"), sex=sex,
-            declined=declined.get(ref, False), carer_ref=ref, first_is_parsed=True))
+            # A file whose carer row was not staged (quarantined) has no known consent.
+            declined=declined.get(ref, True), carer_ref=ref, first_is_parsed=True))
     for r in _rows(staged, "las_person"):
         out.append(make_record(
             f"las:{int(r['person_id'])}", "las", "person", first=r.get("forename"),

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
+from carelink.codelists import declined_carer_refs
 from linkage.relationships import LAS_CARING_TYPES
 
 WEEKS_PER_YEAR = 52.143
@@ -32,10 +33,7 @@ def _key_map(xref: pd.DataFrame) -> dict[str, str]:
 
 
 def _declined_refs(staged: dict[str, pd.DataFrame]) -> set[str]:
-    carers = _frame(staged, "provider_carer")
-    if carers.empty:
-        return set()
-    return set(carers.loc[carers["information_sharing"] == "Declined", "carer_ref"])
+    return declined_carer_refs(_frame(staged, "provider_carer"))
 
 
 def carer_keys_by_ref(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.Series:

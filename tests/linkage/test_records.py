@@ -221,3 +221,27 @@ def test_a_note_or_birth_name_in_a_surname_field_is_left_out() -> None:
     assert recorded_surname("Neeson") == "NEESON"
     assert recorded_surname("(Smith)") == "SMITH"
     assert recorded_surname("  ") is None
+
+
+def test_the_opt_out_fails_closed() -> None:
+    """Only a plain `Agreed` lets a file be linked: a value the specification does not know
+    (a pick-list change), and a cared-for row whose carer row was quarantined, count as
+    declined, so an unexpected value can never link someone who refused."""
+    staged = empty_staged()
+    choices = {"CR1": "Agreed", "CR2": " agreed ", "CR3": "Declined", "CR4": "Declined (verbal)",
+               "CR5": "Yes", "CR6": ""}
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": ref, "first_name": "Ann", "last_name": "Smith",
+         "information_sharing": value} for ref, value in choices.items()])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "CF1", "carer_ref": "CR1", "first_name": "Tom", "last_name": "Smith"},
+        {"cared_for_ref": "CF9", "carer_ref": "CR9", "first_name": "Tom", "last_name": "Smith"}])
+    declined = person_records(staged).set_index("source_record_key")[
+        "information_sharing_declined"].astype(bool).to_dict()
+    assert declined == {
+        "provider:carer:CR1": False, "provider:carer:CR2": False, "provider:carer:CR3": True,
+        "provider:carer:CR4": True, "provider:carer:CR5": True, "provider:carer:CR6": True,
+        "provider:cared_for:CF1": False, "provider:cared_for:CF9": True}
+    from carelink.codelists import declined_carer_refs
+
+    assert declined_carer_refs(staged["provider_carer"]) == {"CR3", "CR4", "CR5", "CR6"}
