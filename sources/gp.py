@@ -347,8 +347,17 @@ def _read_register(
     nhs_at = names.index(_LAYOUT_MAP[layout]["nhs_number"])  # type: ignore[arg-type]
     rows_of: dict[str, int] = {}  # the patient's rows so far, quarantined ones included
     k = 0
+    line = records.line_num  # physical lines read so far
     for record in records:
         k += 1  # k counts every data record so that it matches the file
+        if any("\n" in v or "\r" in v for v in record):
+            # No register field holds a line break: this is an unclosed quote, and every
+            # row up to the next quote went into one field. Loading the rest would shrink
+            # the practice's register without a word, so the file is unusable as a whole.
+            return (f"row {k} (line {line + 1}): a quoted field runs over several lines (an "
+                    "unclosed quote?), so the rows after it cannot be read; the practice "
+                    "keeps its previous register")
+        line = records.line_num
         if not record or all(not v.strip() for v in record):
             k -= 1  # a blank line is not a row
             continue

@@ -350,3 +350,29 @@ def test_a_layout_with_a_column_missing_says_which(tmp_path):
     result = _run(landing)
     whole = {q.file: q.reason for q in result.quarantine if q.row_number is None}
     assert whole == {"D82002_202611.csv": "SystmOne layout with missing column(s) CodeDate"}
+
+
+def test_an_unclosed_quote_makes_the_file_unusable_not_shorter(tmp_path):
+    """A stray `"` opens a field that swallows every row up to the next quote: reading on
+    would stage 1 of the 3 rows and shrink the practice's register silently. The file is
+    refused, naming the row and line, and the practice keeps the register it had."""
+    landing = _landing(tmp_path)
+    first = _run(landing)
+    good = [*S1_ROWS, "9434765919,Tim,Gray,1970-05-01,M,NR3 2BB,224484003,2021-06-01,,,,,,"]
+    broken = [good[0], good[1].replace(",Sue,", ',"Sue,'), good[2]]
+    _write(landing / "gp", "D82002_202612.csv", S1_HEADER, broken)
+    second = _run(landing, seen=first.state["files"], registers=first.state["registers"],
+                  night=date(2026, 12, 2))
+    account = next(f for f in second.files if f.file == "D82002_202612.csv")
+    assert account.status == "rejected" and account.balanced
+    reason = next(q.reason for q in second.quarantine if q.file == "D82002_202612.csv")
+    assert "row 2 (line 3): a quoted field runs over several lines" in reason
+    assert second.state["registers"]["D82002"] == "D82002_202611.csv"
+    assert "D82002" not in second.state["practices_replaced"]
+    # a quoted field with a comma in it, as EMIS writes names, is still one ordinary row
+    _write(landing / "gp", "D82002_202612.csv", S1_HEADER,
+           [good[0], good[1].replace(",Sue,Green,", ',"Green, Sue",,'), good[2]])
+    third = _run(landing, seen=first.state["files"], registers=first.state["registers"],
+                 night=date(2026, 12, 2))
+    assert "D82002" in third.state["practices_replaced"]
+    assert len(third.tables["gp_register_entry"].query("practice_ods == 'D82002'")) == 3
