@@ -41,6 +41,7 @@ from carelink.identity import (
     parse_date_emis,
     parse_date_iso,
 )
+from sources.encoding import NotUtf8, utf8_text
 from sources.quarantine import quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
 from sources.tables import GP_REGISTER_ENTRY
@@ -329,9 +330,9 @@ def _read_register(
 ) -> str | tuple[list[dict[str, Any]], list[tuple[QuarantinedRow, list[str]]], list[str]]:
     """(staged rows, quarantined (entry, raw row) pairs, raw header), or a whole-file reason."""
     try:
-        text = f.path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return "not UTF-8 text"
+        text = utf8_text(f.path.read_bytes())
+    except NotUtf8 as exc:
+        return str(exc)
     records = csv.reader(io.StringIO(text, newline=""))
     header = next(records, None)
     if not header or not any(h.strip() for h in header):

@@ -37,6 +37,7 @@ import pandas as pd
 
 from carelink import codelists, identity
 from carelink.errors import SourceError
+from sources.encoding import NotUtf8, utf8_text
 from sources.quarantine import quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract
 from sources.tables import PROVIDER_FILES, StagedTable
@@ -290,7 +291,10 @@ def _read_delivery(
             continue
         try:
             header, records = _parse_csv(raw)
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except NotUtf8 as exc:
+            reasons[name] = f"{name}: {exc}"
+            continue
+        except csv.Error as exc:
             reasons[name] = f"{name}: unreadable CSV ({type(exc).__name__})"
             continue
         if len(records) != entry["rows"]:
@@ -314,9 +318,9 @@ def _parse_csv(raw: bytes) -> tuple[list[str], list[list[str]]]:
     """Header (trimmed names) and data records; fully blank lines are not records.
 
     The csv module, not a line count, decides what a record is: quoted fields may hold
-    newlines. `utf-8-sig` drops the byte-order mark the supplier's export usually carries.
+    newlines. The byte-order mark the supplier's export usually carries is dropped.
     """
-    text = raw.decode("utf-8-sig")
+    text = utf8_text(raw)
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
     records: list[list[str]] = []

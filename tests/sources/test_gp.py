@@ -376,3 +376,13 @@ def test_an_unclosed_quote_makes_the_file_unusable_not_shorter(tmp_path):
                  night=date(2026, 12, 2))
     assert "D82002" in third.state["practices_replaced"]
     assert len(third.tables["gp_register_entry"].query("practice_ods == 'D82002'")) == 3
+
+
+def test_a_register_not_in_utf8_names_the_line_and_byte(tmp_path):
+    landing = _landing(tmp_path)
+    path = landing / "gp" / "D82002_202611.csv"
+    path.write_bytes(path.read_bytes().replace(b"Brown,1935", b"Brown\xe9,1935"))
+    result = _run(landing)
+    reason = next(q.reason for q in result.quarantine if q.file == "D82002_202611.csv")
+    assert reason.endswith("not UTF-8 at line 2 (byte 0xE9): ask for the file re-exported "
+                           "as UTF-8")

@@ -339,6 +339,22 @@ def test_checksum_mismatch_rejects(tmp_path: Path) -> None:
     assert "sha256 mismatch" in result.quarantine[0].reason
 
 
+def test_a_file_not_in_utf8_names_the_line_and_byte(tmp_path: Path) -> None:
+    """A cp1252 export (`é` as one byte 0xE9): the supplier is told where to look."""
+    folder = write_delivery(tmp_path)
+    lines = (folder / "carers.csv").read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b",", b"\xe9,", 1)
+    (folder / "carers.csv").write_bytes(b"\n".join(lines))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["carers.csv"]["sha256"] = hashlib.sha256(
+        (folder / "carers.csv").read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = provider.extract(tmp_path, DAY)
+    _assert_rejected(result, "carers.csv")
+    assert result.quarantine[0].reason == (
+        "carers.csv: not UTF-8 at line 3 (byte 0xE9): ask for the file re-exported as UTF-8")
+
+
 @pytest.mark.parametrize("damage", ["missing_manifest", "bad_json", "unlisted", "missing_file"])
 def test_manifest_problems_reject(tmp_path: Path, damage: str) -> None:
     folder = write_delivery(tmp_path)
