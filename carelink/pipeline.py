@@ -18,6 +18,7 @@ from typing import Literal
 
 from carelink.config import Settings
 from carelink.errors import NightOutOfOrder, WarehouseUnreachable, driver_reason
+from carelink.private import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,15 @@ SOURCES: tuple[Literal["provider", "las", "gp"], ...] = ("provider", "las", "gp"
 
 
 def night_dir(settings: Settings, extract_date: date) -> Path:
-    return settings.work_dir / extract_date.isoformat()
+    """The night's work folder: extracts and linkage outputs between tasks, identifiers
+    included, so the folder above every night's is owner-only."""
+    return private_dir(settings.work_dir) / extract_date.isoformat()
+
+
+def restricted_dir(settings: Settings, extract_date: date) -> Path:
+    """Beside the night's report, owner-only: the IG linkage report and the practices'
+    reconciliation lists, which hold identifiers."""
+    return private_dir(report_dir(settings, extract_date) / "restricted")
 
 
 def extract_dir(settings: Settings, source: str, extract_date: date) -> Path:
@@ -434,7 +443,7 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
             staged, previous, models_dir=settings.models_dir,
             secret=settings.person_key_secret(), run_id=run_id, extract_date=extract_date,
             out_dir=night_dir(settings, extract_date) / "linkage",
-            report_dir=report_dir(settings, extract_date) / "restricted",
+            report_dir=restricted_dir(settings, extract_date),
         )
         warehouse.append_rows(engine, "dq.linkage_runs", outcome.linkage_run_frame())
     finally:
@@ -456,7 +465,7 @@ def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str)
             extract_date=extract_date, run_id=run_id,
             stale_share_threshold=settings.stale_share_threshold,
             out_dir=night_dir(settings, extract_date) / "checks",
-            restricted_dir=report_dir(settings, extract_date) / "restricted",
+            restricted_dir=restricted_dir(settings, extract_date),
             docs_dir=report_dir(settings, extract_date) / "data_docs",
         )
         warehouse.append_rows(engine, "dq.validation_results", outcome.results_frame())

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from carelink.private import restrict
 from sources.result import QuarantinedRow, SourceExtract
 from sources.tables import TABLES_BY_NAME, TABLES_BY_SOURCE, StagedTable
 from warehouse.schema import SCHEMAS, metadata, table
@@ -40,11 +41,20 @@ class StageResult:
 
 
 def make_engine(url: str) -> sa.Engine:
-    """An Engine for a warehouse URL; a DuckDB file's folder is created on first use."""
+    """An Engine for a warehouse URL. A DuckDB file's folder is created on first use, and the
+    file (staging and linkage hold identifiers; a file has no roles) is kept owner-only."""
     parsed = sa.make_url(url)
+    engine = sa.create_engine(parsed)
     if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(parsed)
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        @sa.event.listens_for(engine, "connect")
+        def _owner_only(*_args: object) -> None:
+            for file in (path, path.with_name(path.name + ".wal")):
+                if file.exists():
+                    restrict(file)
+    return engine
 
 
 def describe_url(url: str) -> str:

@@ -151,3 +151,25 @@ def test_a_source_that_cannot_be_extracted_is_in_the_ledger_with_why(county, tmp
         assert rows["provider"][0] == "extracted" and rows["gp"][0] == "extracted"
         assert rows["las"][0] == status and reason in rows["las"][1]
         assert "pw@" not in rows["las"][1]
+
+
+def test_what_holds_identifiers_outside_the_warehouse_is_owner_only(county, tmp_path) -> None:
+    """With the Linux default umask every file would be world-readable: the work folders, the
+    embedded DuckDB warehouse and the restricted report folder are owner-only regardless."""
+    import os
+    import stat
+
+    from carelink.pipeline import restricted_dir
+
+    settings = _settings(county, tmp_path)
+    old = os.umask(0o022)
+    try:
+        stage_night(settings, date(2026, 11, 22))
+        restricted = restricted_dir(settings, date(2026, 11, 22))
+    finally:
+        os.umask(old)
+    warehouse_file = Path(settings.warehouse_url.removeprefix("duckdb:///"))
+    modes = {p: stat.S_IMODE(p.stat().st_mode)
+             for p in (settings.work_dir, restricted, warehouse_file)}
+    assert modes == {settings.work_dir: 0o700, restricted: 0o700, warehouse_file: 0o600}
+    assert any(settings.work_dir.rglob("*.parquet"))  # the night's extracts are inside it
