@@ -46,13 +46,19 @@ def failure_reason(exc: BaseException | None) -> str:
     """`SourceError: LAS database sqlite:///…: view person lacks column(s) ethnicity`.
 
     carelink's own exceptions are written to name the file, row and reason and never a
-    name or number from a record, so their first line is printed (cut at 300 characters).
-    Any other exception is a bug whose text may quote data: its type only.
+    name or number from a record, so their first line is printed (cut at 300 characters), as
+    is an operating-system error's own text and path. Any other exception is a bug whose text
+    may quote data: its type only.
     """
     from carelink.errors import BadDataError, NightOutOfOrder, SourceError
 
     if exc is None:
         return ""
+    if isinstance(exc, OSError) and exc.strerror:
+        # The operating system's words and the path: what on-call needs (a full disk, a
+        # folder not writable), and never row content.
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{type(exc).__name__}: {exc.strerror}{where}"
     if not isinstance(exc, SourceError | BadDataError | NightOutOfOrder):
         return type(exc).__name__
     lines = str(exc).strip().splitlines()

@@ -73,6 +73,17 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
     }
 
 
+def _unrecorded_source(result: NightResult, source: str) -> str:
+    """A source the ledger has nothing on: the first of its tasks that did not succeed and
+    why, so a night that staged nothing never reads as the extract's "success"."""
+    for task in (f"extract_{source}", f"validate_{source}", f"stage_{source}"):
+        state = result.task_states.get(task, "not run")
+        if state != "success":
+            reason = result.failure_reasons.get(task)
+            return f"not staged — {task} {state}" + (f": {reason}" if reason else "")
+    return "not recorded"
+
+
 def night_summary_lines(result: NightResult) -> list[str]:
     from carelink.airflow_runner import FAILED_STATES, ORDER_TASK
 
@@ -87,9 +98,7 @@ def night_summary_lines(result: NightResult) -> list[str]:
     for source in ("provider", "las", "gp"):
         row = by_source.get(source)
         if row is None:
-            state = result.task_states.get(f"extract_{source}", "not run")
-            reason = result.failure_reasons.get(f"extract_{source}")
-            out.append(f"  {source:8} {state}" + (f"  — {reason}" if reason else ""))
+            out.append(f"  {source:8} {_unrecorded_source(result, source)}")
             continue
         out.append(
             f"  {source:8} {row['status']:8} staged {row['rows_staged'] or 0:>7}"
@@ -117,8 +126,8 @@ def night_summary_lines(result: NightResult) -> list[str]:
         out.append(f"  FAILED tasks: {', '.join(failed)}")
         if waiting:
             out.append(f"  not run because of them: {', '.join(waiting)}")
-        shown = {f"extract_{source}" for source in ("provider", "las", "gp")
-                 if source not in by_source}
+        shown = {f"{step}_{source}" for source in ("provider", "las", "gp")
+                 if source not in by_source for step in ("extract", "validate", "stage")}
         for task, reason in sorted(result.failure_reasons.items()):
             if task not in shown:
                 out.append(f"    {task}: {reason}")

@@ -135,6 +135,10 @@ def test_a_failure_reason_is_the_exception_type_and_first_line_only() -> None:
     # anything else is a bug whose text may quote a record: its type only
     assert failure_reason(KeyError("SMITH")) == "KeyError"
     assert failure_reason(None) == ""
+    # the operating system's words and the path: a full disk, a folder not writable
+    denied = PermissionError(13, "Permission denied", "/srv/carelink/reports/2026-11-24")
+    assert failure_reason(denied) == (
+        "PermissionError: Permission denied: /srv/carelink/reports/2026-11-24")
 
 
 def test_a_night_summary_separates_failures_from_what_they_stopped() -> None:
@@ -150,7 +154,17 @@ def test_a_night_summary_separates_failures_from_what_they_stopped() -> None:
     lines = result.lines()
     assert "  FAILED tasks: extract_las" in lines
     assert "  not run because of them: stage_las, validate_las" in lines
-    assert "  las      failed  — SourceError: LAS database x: file not found" in lines
+    assert ("  las      not staged — extract_las failed: SourceError: LAS database x: "
+            "file not found") in lines
+    # the extract ran but nothing was staged (the gate's Data Docs could not be written):
+    # never "success" for a source that did not load
+    full = NightResult(date(2026, 11, 21), "manual__w", {
+        "check_night_order": "success", "extract_gp": "success", "validate_gp": "failed",
+        "stage_gp": "upstream_failed"}, failure_reasons={"validate_gp": failure_reason(
+            OSError(28, "No space left on device", "/srv/reports/2026-11-21/data_docs"))})
+    assert ("  gp       not staged — validate_gp failed: OSError: No space left on device: "
+            "/srv/reports/2026-11-21/data_docs") in full.lines()
+    assert not [line for line in full.lines() if line.startswith("    validate_gp")]
     assert lines[-1] == "  exit status 1"
     # refused before anything ran: only why (the marts belong to another night)
     reason = failure_reason(NightOutOfOrder("2026-11-21 never ran and 2026-11-24 already has"))
