@@ -146,7 +146,14 @@ def extract(
     result.tables[GP_REGISTER_ENTRY.name] = staged_frame(GP_REGISTER_ENTRY, [])
     result.state = {"files": seen, "practices_replaced": [], "registers": staged_from}
 
+    if not landing_dir.is_dir():
+        raise SourceError(f"landing area {landing_dir} is not available")
     if not folder.exists():
+        if staged_from:
+            # Registers once read from here do not vanish: a dropped mount of the GP
+            # transfer share, not a night with nothing new (retried, then the night fails).
+            raise SourceError(f"gp folder {folder} is missing, though {len(staged_from)} "
+                              "practices' registers were read from it (share not mounted?)")
         result.status = "absent"
         result.message = "no gp folder in the landing area"
         return result

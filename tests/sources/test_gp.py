@@ -194,6 +194,12 @@ def test_unknown_practice_unknown_layout_and_bad_name_quarantined(tmp_path):
 
 def test_absent_when_folder_missing_or_empty(tmp_path):
     assert _run(tmp_path).status == "absent"
+    # a landing area that is not there, or a gp folder gone after registers were read from
+    # it, is an outage (retried), not a night with nothing new
+    with pytest.raises(gp.SourceError, match="landing area .* is not available"):
+        _run(tmp_path / "unmounted")
+    with pytest.raises(gp.SourceError, match="1 practices' registers were read from it"):
+        _run(tmp_path, registers={"D82001": "D82001_202611.csv"})
     (tmp_path / "gp").mkdir()
     result = _run(tmp_path)
     assert result.status == "absent"
