@@ -121,9 +121,14 @@ def extract(
     try:
         engine = sa.create_engine(las_url)
     except Exception as exc:  # bad URL or missing driver: nothing can be read
-        # the exception text may quote the URL, password and all: name only its type
-        raise SourceError(
-            f"LAS database {where}: cannot create engine ({type(exc).__name__})"
+        # A configuration error, which no retry mends: fail at once and say what to fix.
+        # The exception text may quote the URL, password and all: name only its type.
+        scheme = las_url.split(":", 1)[0]
+        raise ExtractRejected(
+            SOURCE, f"LAS database {where}: the URL is not usable ({type(exc).__name__}: "
+            f"no SQLAlchemy dialect or driver {scheme!r} here; PostgreSQL is written "
+            "postgresql+psycopg://, SQLite sqlite:///path). Correct CARELINK_LAS_URL or the "
+            "carelink_las connection"
         ) from exc
 
     raw: dict[str, list[dict[str, Any]]] = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from carelink.errors import SourceError
+from carelink.errors import ExtractRejected, SourceError
 from sources import las
 from sources.tables import LAS_VIEWS
 
@@ -218,6 +218,17 @@ def test_unreachable_database_raises_source_error(tmp_path):
         las.extract(url, NIGHT)
 
 
+@pytest.mark.parametrize("url", ["postgres://reader:s3cret@db/las",
+                                 "mysql+nosuchdriver://reader:s3cret@db/las"])
+def test_a_mistyped_url_is_a_configuration_error_not_an_outage(url):
+    """`postgres://` (SQLAlchemy 2 knows only `postgresql://`) would otherwise be retried for
+    a quarter of an hour as if the database were down."""
+    with pytest.raises(ExtractRejected, match="the URL is not usable") as info:
+        las.extract(url, NIGHT)
+    assert "s3cret" not in str(info.value) and repr(url.split(":")[0]) in str(info.value)
+    assert not isinstance(info.value, SourceError)  # the extract's retry policy skips it
+
+
 def test_password_is_masked_in_the_error():
     url = "postgresql+psycopg://reader:s3cret@127.0.0.1:1/las"
     with pytest.raises(SourceError) as info:
@@ -228,8 +239,6 @@ def test_password_is_masked_in_the_error():
 
 def test_missing_view_or_column_names_it_and_is_not_retried(las_db):
     # A schema change is not a lost connection: retrying for a quarter of an hour cannot help.
-    from carelink.errors import ExtractRejected
-
     url, conn = las_db
     conn.execute("DROP TABLE person_merge")
     conn.commit()
