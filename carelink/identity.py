@@ -19,6 +19,7 @@ _NON_DIGIT = re.compile(r"\D")
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 _NAME_JUNK = re.compile(r"[^A-Z' -]")
 _SPACES = re.compile(r"\s+")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
@@ -37,10 +38,15 @@ def is_missing(value: object) -> bool:
 
 
 def clean_text(value: object) -> str | None:
-    """Trimmed text with internal runs of white space folded, or None when not recorded."""
+    """Trimmed text with internal runs of white space folded, or None when not recorded.
+
+    Control characters (a NUL from a broken export) are dropped: they carry nothing, and
+    PostgreSQL refuses a NUL in text, which would fail a whole source's load in production
+    while the embedded DuckDB warehouse took it.
+    """
     if is_missing(value):
         return None
-    text = _SPACES.sub(" ", str(value).strip())
+    text = _SPACES.sub(" ", _CONTROLS.sub("", str(value)).strip())
     return text or None
 
 

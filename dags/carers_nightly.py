@@ -18,7 +18,8 @@ backfill may set it with the `extract_date` parameter.
   manifest or checksum, missing column) fails at once and only that source's branch stops.
 - `validate_<source>` is the Great Expectations gate: results to `dq.validation_results`,
   Data Docs to the night's report folder. A critical failure blocks that source (the
-  warehouse keeps its previous data); warnings load. Never retried.
+  warehouse keeps its previous data) and is never retried; warnings load. A dropped warehouse
+  connection is retried once.
 - `stage_<source>` writes the extract to `staging.*` in one transaction with its quarantine
   rows and run-ledger entry.
 - `link_persons` runs Splink with the approved model over everyone staged, keeps person keys
@@ -157,7 +158,9 @@ def carers_nightly() -> None:
                 raise ExtractRejected(source, summary["message"])
             return summary
 
-        @task(task_id=f"validate_{source}", retries=0,
+        # The DAG's default retry: a dropped warehouse connection is tried again, while a
+        # blocked gate (GateBlocked) fails at once under the same policy.
+        @task(task_id=f"validate_{source}",
               doc_md=f"Great Expectations gate for the {source} extract.")
         def validate(extract_summary: dict, source: str = source) -> dict:
             settings, extract_date, run_id = _night()

@@ -341,6 +341,16 @@ def _read_register(
     except NotUtf8 as exc:
         return str(exc)
     records = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _parse_register(records, f, extract_date)
+    except csv.Error as exc:  # a run-away quoted field past the csv module's field limit
+        return (f"unreadable CSV after line {records.line_num} ({exc}; an unclosed quote?); "
+                "the practice keeps its previous register")
+
+
+def _parse_register(
+    records: Any, f: _File, extract_date: date
+) -> str | tuple[list[dict[str, Any]], list[tuple[QuarantinedRow, list[str]]], list[str]]:
     header = next(records, None)
     if not header or not any(h.strip() for h in header):
         return "empty file: no header row"

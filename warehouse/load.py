@@ -240,7 +240,10 @@ def _write_ledger(
         "run_id": run_id,
         "status": status,
         "rows_read": sum(f.rows_read for f in files),
-        "rows_staged": sum(f.rows_staged for f in files) if files else extract.rows_staged,
+        # What is in staging from tonight: nothing for a blocked or rejected source, whatever
+        # its files would have given.
+        "rows_staged": 0 if status != "extracted" else (
+            sum(f.rows_staged for f in files) if files else extract.rows_staged),
         "rows_quarantined": (
             sum(f.rows_quarantined for f in files) if files else len(extract.quarantine)
         ),

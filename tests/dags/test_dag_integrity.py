@@ -41,12 +41,15 @@ def test_policy(dagbag, dag_id):
     assert not dag.catchup
     for t in dag.tasks:
         assert t.owner and t.owner != "airflow", f"{t.task_id} has an owner"
-        assert t.retries >= (2 if t.task_id.startswith("extract_") else 1) or t.task_id.startswith(
-                "validate_"), f"{t.task_id} retries"
+        assert t.retries >= (2 if t.task_id.startswith("extract_") else 1), f"{t.task_id} retries"
         assert t.execution_timeout is not None, f"{t.task_id} has an execution_timeout"
 
 
 def test_nightly_shape(dagbag):
+    from sqlalchemy.exc import OperationalError
+
+    from carelink.errors import GateBlocked
+
     dag = dagbag.dags["carers_nightly"]
     ids = set(dag.task_ids)
     for source in ("provider", "las", "gp"):
@@ -54,7 +57,13 @@ def test_nightly_shape(dagbag):
         extract = dag.get_task(f"extract_{source}")
         assert extract.retries >= 3 and extract.retry_exponential_backoff
         assert extract.retry_policy is not None
-        assert dag.get_task(f"validate_{source}").retries == 0, "bad data is not retried"
+        # bad data is not retried, a dropped warehouse connection is
+        gate = dag.get_task(f"validate_{source}")
+        assert gate.retries >= 1
+        blocked = gate.retry_policy.evaluate(GateBlocked(source, "volume"), 1, 2)
+        assert str(blocked.action).lower().endswith("fail"), blocked
+        dropped = gate.retry_policy.evaluate(OperationalError("select", {}, Exception()), 1, 2)
+        assert str(dropped.action).lower().endswith("retry"), dropped
     assert dag.get_task("link_persons").trigger_rule == "all_done"
     order = dag.get_task("check_night_order")  # nights in date order, before anything reads
     assert order.ignore_downstream_trigger_rules

@@ -86,3 +86,13 @@ def test_date_parsers_reject_other_formats(parser, raw):
 )
 def test_sex_codes_from_every_source(raw, expected):
     assert idn.normalise_sex(raw) == expected
+
+
+def test_clean_text_drops_control_characters() -> None:
+    """A NUL from a broken export: PostgreSQL refuses it in text, so one byte in one name
+    would fail a whole source's load in production."""
+    from carelink.identity import clean_text
+
+    assert clean_text("Jo\x00an\x1f ") == "Joan"
+    assert clean_text("Mary\tAnn\r\nSmith") == "Mary Ann Smith"
+    assert clean_text("\x00") is None

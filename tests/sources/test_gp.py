@@ -375,6 +375,15 @@ def test_an_unclosed_quote_makes_the_file_unusable_not_shorter(tmp_path):
     assert "row 2 (line 3): a quoted field runs over several lines" in reason
     assert second.state["registers"]["D82002"] == "D82002_202611.csv"
     assert "D82002" not in second.state["practices_replaced"]
+    # past the csv module's field limit the run-away field is an error of its own: the same
+    # refusal for that file, and every other practice still loads
+    many = [good[0], good[1].replace(",Sue,", ',"Sue,'), *[good[2]] * 12_000]
+    _write(landing / "gp", "D82002_202612.csv", S1_HEADER, many)
+    huge = _run(landing, seen=first.state["files"], registers=first.state["registers"],
+                night=date(2026, 12, 2))
+    reason = next(q.reason for q in huge.quarantine if q.file == "D82002_202612.csv")
+    assert "unreadable CSV after line" in reason and "field larger than field limit" in reason
+    assert huge.state["registers"]["D82002"] == "D82002_202611.csv"
     # a quoted field with a comma in it, as EMIS writes names, is still one ordinary row
     _write(landing / "gp", "D82002_202612.csv", S1_HEADER,
            [good[0], good[1].replace(",Sue,Green,", ',"Green, Sue",,'), good[2]])

@@ -225,8 +225,10 @@ def test_record_blocked(engine):
     assert _snapshot(engine)["staging.provider_carer"] == before
     assert warehouse.read_source_state(engine, "provider") == {"snapshot_date": N1.isoformat()}
     status = warehouse.query_frame(
-        engine, "SELECT status FROM meta.run_ledger WHERE extract_date = :d", {"d": N2})
+        engine, "SELECT status, rows_staged FROM meta.run_ledger WHERE extract_date = :d",
+        {"d": N2})
     assert status["status"].tolist() == ["blocked"]
+    assert status["rows_staged"].tolist() == [0]  # nothing of tonight's is in staging
     # dq.quarantine: the row quarantined on its own, and the file the block kept out
     held = warehouse.query_frame(
         engine, "SELECT file, row_number, reason FROM dq.quarantine WHERE run_id = 'run2' "
