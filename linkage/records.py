@@ -120,6 +120,11 @@ def one_slip(a: str, b: str) -> bool:
 # the nickname table, or seen COMMON_COUNT times) seen at least COMMON_RATIO times as often,
 # is taken to be a keying slip of that name (frequency-based spelling correction): `DAAVE`
 # is Dave. The name as typed is kept; only the nickname forms gain the corrected name's.
+# When tonight's counts alone settle nothing (no such name, or several), a name is also
+# counted as "seen" by every record sharing one of its formal forms (KATH is rare on its own,
+# but a slip of it, `KASH`, is far likelier Kath, of the many Kathleens, than a rare name),
+# and a slip near several names gains only the formal forms they all share (`DAVD` is David
+# or Dave: David); none shared (`DANE`: Dave or Jane), and it stays as typed.
 COMMON_RATIO = 10
 COMMON_COUNT = 20  # a name seen this often is a real name even if the table lacks it
 
@@ -133,18 +138,39 @@ def correct_first_name_slips(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     known = known_first_names()
     common = {n: c for n, c in counts.items() if n in known or c >= COMMON_COUNT}
+    form_counts: dict[str, int] = {}
+    for name, count in counts.items():
+        for form in set((canonical_first_name(name) or "").split()):
+            form_counts[form] = form_counts.get(form, 0) + int(count)
+
+    def seen(name: str) -> int:
+        forms = (canonical_first_name(name) or name).split()
+        return max([int(counts.get(name, 0))] + [form_counts.get(f, 0) for f in forms])
+
     by_length: dict[int, list[str]] = {}
     for n in common:
         by_length.setdefault(len(n), []).append(n)
+    table_by_length: dict[int, list[str]] = {}
+    for n in set(common) | {n for n in known if len(n) >= 3}:
+        table_by_length.setdefault(len(n), []).append(n)
+    lengths = (-1, 0, 1)
     fixes: dict[str, str] = {}
     for name, count in counts.items():
         if count >= COMMON_COUNT or name in known:
             continue
-        near = [c for length in (len(name) - 1, len(name), len(name) + 1)
-                for c in by_length.get(length, ()) if one_slip(name, c)
-                and common[c] >= COMMON_RATIO * count]
+        near = [c for d in lengths for c in by_length.get(len(name) + d, ())
+                if one_slip(name, c) and common[c] >= COMMON_RATIO * count]
         if len(near) == 1:
             fixes[name] = canonical_first_name(near[0]) or near[0]
+            continue
+        near = [c for d in lengths for c in table_by_length.get(len(name) + d, ())
+                if one_slip(name, c) and seen(c) >= COMMON_RATIO * count]
+        if not near:
+            continue
+        forms = [(canonical_first_name(c) or c).split() for c in near]
+        shared = [f for f in forms[0] if all(f in other for other in forms[1:])]
+        if shared:
+            fixes[name] = " ".join(shared)
     if not fixes:
         return frame
     frame = frame.copy()

@@ -121,6 +121,26 @@ def test_a_rare_slip_of_a_common_name_gains_its_forms() -> None:
     assert alt["DAVE"] == "DAVID"
 
 
+def test_a_slip_of_a_rare_nickname_or_of_two_forms_of_one_name_gains_the_shared_forms(
+) -> None:
+    """KATH is rare tonight but Kathleen is common, so `KASH` is taken as a slip of Kath;
+    `DAVD` is one slip from both Dave and David (tonight's counts alone cannot choose), and
+    both are David; `DANE` is one slip from Dave and Jane, which share nothing: left alone."""
+    import pandas as pd
+
+    from linkage.records import correct_first_name_slips
+
+    names = (["KATH"] * 3 + ["KATHLEEN"] * 40 + ["DAVE"] * 30 + ["DAVID"] * 30
+             + ["JANE"] * 30 + ["KASH", "DAVD", "DANE"])
+    frame = pd.DataFrame({"first_name": names,
+                          "first_name_alt": [canonical_first_name(n) for n in names]})
+    alt = dict(zip(frame["first_name"], correct_first_name_slips(frame)["first_name_alt"],
+                   strict=True))
+    assert "KATHLEEN" in alt["KASH"].split()
+    assert alt["DAVD"] == "DAVD DAVID"
+    assert alt["DANE"] == "DANE"
+
+
 def test_sex_from_a_free_text_title_or_relationship() -> None:
     from linkage.records import free_text_sex
 
