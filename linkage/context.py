@@ -29,7 +29,7 @@ from datetime import date
 
 import pandas as pd
 
-from linkage.records import one_slip
+from linkage.records import canonical_first_name, one_slip
 
 DobTest = Callable[[date, date], bool]  # `linkage.clusters.dobs_compatible`
 
@@ -95,9 +95,13 @@ def first_name_level(a: dict, b: dict) -> int:
 
 
 def mention_score(a: dict, b: dict, dobs_compatible: DobTest) -> int:
-    """`_score`, also trying b with first name and surname swapped (a common keying slip)."""
+    """`_score`, also trying b with first name and surname swapped (a common keying slip).
+
+    Turned round, b's surname is its first name, with that name's formal forms: `MARTIN
+    TED` is Ted Martin, so it may be Edward Martin (a surname that is also a given name
+    keeps `linkage.records.correct_swapped_names` from turning such a record round)."""
     swapped = {**b, "first_name": b.get("last_name"), "last_name": b.get("first_name"),
-               "first_name_alt": b.get("last_name")}
+               "first_name_alt": canonical_first_name(_text(b.get("last_name")))}
     return max(_score(a, b, dobs_compatible), _score(a, swapped, dobs_compatible) - 1)
 
 

@@ -62,6 +62,23 @@ def test_linked_carers_mentions_of_one_name_are_one_person() -> None:
                                              "provider:cared_for:F1")]
 
 
+def test_a_mention_keyed_surname_first_with_a_nickname_is_the_formal_name() -> None:
+    """`MARTIN TED` (surname first, and Martin is also a given name, so the records step
+    leaves it as typed) is Ted Martin: Edward Martin, whom the same carer's other source
+    names."""
+    records = _frame([
+        _carer("provider:carer:C1", "provider", carer_ref="C1"),
+        _cared("provider:cared_for:F1", "provider", "MARTIN", "TED", dob="1929-10-28",
+               carer_ref="C1"),
+        _carer(PATIENT, "gp"),
+        _cared(PATIENT + ":cared_for:1", "gp", "EDWARD", "MARTIN", postcode="NR1 3QU"),
+    ])
+    links = context_links(records, _one_carer(records), caring_mentions(records),
+                          dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             "provider:cared_for:F1")]
+
+
 def test_no_link_when_the_carers_are_not_linked() -> None:
     records = _county()
     cluster = {k: k for k in records["source_record_key"]}
