@@ -89,9 +89,14 @@ def first_name_level(a: dict, b: dict) -> int:
     if fa == fb:
         return _FIRST_EXACT
     forms_a = set((_text(a.get("first_name_alt")) or "").split())
-    if forms_a & set((_text(b.get("first_name_alt")) or "").split()):
+    forms_b = set((_text(b.get("first_name_alt")) or "").split())
+    if forms_a & forms_b:
         return _FIRST_NICK
-    return _FIRST_SLIP if one_slip(fa, fb) else 0
+    # a slip of the name or of one of the other's formal forms (`PATRICA` for Pat: Patricia)
+    if one_slip(fa, fb) or any(one_slip(fa, f) for f in forms_b) \
+            or any(one_slip(fb, f) for f in forms_a):
+        return _FIRST_SLIP
+    return 0
 
 
 def mention_score(a: dict, b: dict, dobs_compatible: DobTest) -> int:

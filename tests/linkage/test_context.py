@@ -79,6 +79,17 @@ def test_a_mention_keyed_surname_first_with_a_nickname_is_the_formal_name() -> N
                                              "provider:cared_for:F1")]
 
 
+def test_a_slip_of_the_other_mentions_formal_name_is_compatible() -> None:
+    """`PATRICA` (Patricia, a letter dropped) and `PAT` (Patricia or Patrick)."""
+    records = _county(gp_first="PAT", extra=[])
+    records.loc[records["source_record_key"] == "provider:cared_for:F1",
+                ["first_name", "first_name_alt"]] = ["PATRICA", "PATRICA"]
+    links = context_links(records, _one_carer(records), caring_mentions(records),
+                          dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             "provider:cared_for:F1")]
+
+
 def test_no_link_when_the_carers_are_not_linked() -> None:
     records = _county()
     cluster = {k: k for k in records["source_record_key"]}
