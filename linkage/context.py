@@ -201,7 +201,38 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
                 continue
             if _unique_best(ma, mb, s, scores, rows) and _unique_best(mb, ma, s, scores, rows):
                 found[(ma, mb)] = max(found.get((ma, mb), 0), s)
+        for ma, mb in _sole_mentions(cared, row):
+            found.setdefault((min(ma, mb), max(ma, mb)), SOLE_MENTION_SCORE)
     return [(a, b, s) for (a, b), s in sorted(found.items())]
+
+
+# Weakest of all context links: taken after every link that compares names.
+SOLE_MENTION_SCORE = 1
+
+
+def _sole_mentions(cared: list[tuple[str, str]], row: Callable[[str], dict]
+                   ) -> list[tuple[str, str]]:
+    """A mention with no name (a GP row naming the cared-for person by NHS number alone)
+    and the person the same carer's other sources name, when each is the only person its
+    side records the carer caring for: the carer's only cared-for person on the GP register
+    and their only one in every other source together. Nothing in the two records is
+    compared (there is nothing to compare); the guards still refuse two NHS numbers or dates
+    of birth no slip explains. A carer of two people, one per source, is the risk."""
+    people: dict[str, set[str]] = {}
+    for _, m in cared:
+        people.setdefault(row(m)["_source"], set()).add(row(m)["_cluster"])
+    out = []
+    for _, m in cared:
+        r = row(m)
+        if _text(r.get("first_name")) or _text(r.get("last_name")):
+            continue
+        others = set().union(*(c for src, c in people.items() if src != r["_source"]))
+        if people[r["_source"]] != {r["_cluster"]} or len(others) != 1 \
+                or r["_cluster"] in others:
+            continue
+        other = min(o for _, o in cared if row(o)["_cluster"] in others)
+        out.append((m, other))
+    return out
 
 
 def _unique_best(m: str, other: str, score: int, scores: dict[tuple[str, str], int],

@@ -90,6 +90,34 @@ def test_a_slip_of_the_other_mentions_formal_name_is_compatible() -> None:
                                              "provider:cared_for:F1")]
 
 
+def _sole_mention_county(extra: list[dict] | None = None) -> pd.DataFrame:
+    """The GP register names the patient's cared-for person by NHS number alone."""
+    nameless = make_record(PATIENT + ":cared_for:1", "gp", "cared_for", first=None, last=None,
+                           dob=None, nhs=valid_nhs(7), postcode="NR1 3QU",
+                           first_is_parsed=True, postcode_guessed=True)
+    return _frame([
+        _carer("provider:carer:C1", "provider", carer_ref="C1"),
+        _cared("provider:cared_for:F1", "provider", "LINDA", "EDWARDS", dob="1930-05-06",
+               carer_ref="C1", postcode="NR2 1AA"),
+        _carer(PATIENT, "gp"), nameless, *(extra or [])])
+
+
+def test_a_nameless_mention_is_the_carers_only_person_in_the_other_sources() -> None:
+    records = _sole_mention_county()
+    links = context_links(records, _one_carer(records), caring_mentions(records),
+                          dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             "provider:cared_for:F1")]
+
+
+def test_a_nameless_mention_of_a_carer_of_two_people_is_no_link() -> None:
+    records = _sole_mention_county(extra=[_cared(
+        "provider:cared_for:F2", "provider", "ROY", "EDWARDS", dob="1931-01-01",
+        carer_ref="C1")])
+    assert context_links(records, _one_carer(records), caring_mentions(records),
+                         dobs_compatible) == []
+
+
 def test_no_link_when_the_carers_are_not_linked() -> None:
     records = _county()
     cluster = {k: k for k in records["source_record_key"]}
