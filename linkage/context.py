@@ -165,9 +165,19 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
         return []
     info = records.set_index("source_record_key")
     by_carer: dict[str, set[tuple[str, str]]] = {}
+    # Carers recorded at one postcode (a household: partners, a parent and the child who
+    # lives with them) who are different people may still care for one person, and often
+    # do: their mentions are compared too, under the same unique-best test.
+    guessed = set(records.loc[records["postcode_guessed"].fillna(False).astype(bool),
+                              "source_record_key"])
+    households: dict[str, set[tuple[str, str]]] = {}
     for carer, cared in mentions:
         if carer in cluster_of and cared in cluster_of:
             by_carer.setdefault(cluster_of[carer], set()).add((carer, cared))
+            postcode = None if carer in guessed else _text(info.at[carer, "postcode"])
+            if postcode:
+                households.setdefault(postcode, set()).add((carer, cared))
+    shared = [g for g in households.values() if len({cluster_of[c] for c, _ in g}) > 1]
     rows: dict[str, dict] = {}
 
     def row(key: str) -> dict:
@@ -184,7 +194,8 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
         return rows[key]
 
     found: dict[tuple[str, str], int] = {}
-    for group in by_carer.values():
+    groups = [(g, True) for g in by_carer.values()] + [(g, False) for g in shared]
+    for group, one_carer in groups:
         if len({carer for carer, _ in group}) < 2:
             continue
         cared = sorted({(carer, m) for carer, m in group})
@@ -201,7 +212,7 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
                 continue
             if _unique_best(ma, mb, s, scores, rows) and _unique_best(mb, ma, s, scores, rows):
                 found[(ma, mb)] = max(found.get((ma, mb), 0), s)
-        for ma, mb in _sole_mentions(cared, row):
+        for ma, mb in (_sole_mentions(cared, row) if one_carer else []):
             found.setdefault((min(ma, mb), max(ma, mb)), SOLE_MENTION_SCORE)
     return [(a, b, s) for (a, b), s in sorted(found.items())]
 

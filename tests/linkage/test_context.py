@@ -120,8 +120,19 @@ def test_a_nameless_mention_of_a_carer_of_two_people_is_no_link() -> None:
 
 def test_no_link_when_the_carers_are_not_linked() -> None:
     records = _county()
+    records.loc[records["source_record_key"] == PATIENT, "postcode"] = "IP1 1AA"
     cluster = {k: k for k in records["source_record_key"]}
     assert context_links(records, cluster, caring_mentions(records), dobs_compatible) == []
+
+
+def test_two_carers_of_one_household_mentioning_one_name_is_one_person() -> None:
+    """Different people (not linked) at one postcode, each recorded caring for a Linda
+    Edwards: a household's one cared-for person."""
+    records = _county()
+    cluster = {k: k for k in records["source_record_key"]}
+    links = context_links(records, cluster, caring_mentions(records), dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             "provider:cared_for:F1")]
 
 
 def test_two_candidates_of_one_source_is_no_link() -> None:
