@@ -438,7 +438,7 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         staged = warehouse.read_staging(engine)
-        previous = warehouse.read_linkage_state(engine)
+        previous = warehouse.read_linkage_state(engine, extract_date)
         outcome = link_night(
             staged, previous, models_dir=settings.models_dir,
             secret=settings.person_key_secret(), run_id=run_id, extract_date=extract_date,

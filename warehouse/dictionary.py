@@ -66,6 +66,11 @@ DESCRIPTIONS = {
                         "side of an LAS informal-carer relationship.",
     "linkage.person_xref": "Every source person record and the person key it belongs to.",
     "linkage.person_key_history": "Keys retired by merges and the key that survived.",
+    "linkage.person_xref_before_night": (
+        "person_xref as the night before the newest loaded night left it: where a rerun of "
+        "the newest night starts, so a re-sent delivery gives the keys one run would."),
+    "linkage.person_key_history_before_night": (
+        "person_key_history as the night before the newest loaded night left it."),
     "linkage.caring_relationship": "Who cares for whom, resolved to person keys, with how "
                                    "and when it ended.",
     "dq.validation_results": "One row per expectation per run (severity critical/warning).",

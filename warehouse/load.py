@@ -449,20 +449,55 @@ def read_staging(engine: sa.Engine) -> dict[str, pd.DataFrame]:
     return out
 
 
-def read_linkage_state(engine: sa.Engine) -> dict[str, pd.DataFrame]:
-    """The linkage tables as last loaded (the previous night's keys, for key stability)."""
+# meta.source_state row naming the newest night whose linkage is loaded.
+LINKAGE_STATE = "linkage"
+_KEPT = {"person_xref": "source_record_key, person_key, run_id",
+         "person_key_history": "retired_key, surviving_key, run_id"}
+
+
+def _linkage_night(conn: sa.Connection) -> date | None:
+    tbl = table("meta.source_state")
+    return conn.execute(sa.select(tbl.c.extract_date)
+                        .where(tbl.c.source == LINKAGE_STATE)).scalar()
+
+
+def keep_linkage_start(conn: sa.Connection, extract_date: date, run_id: str) -> None:
+    """In the load's transaction, before the linkage tables are replaced: on a night's first
+    load, what they hold (the night before's keys) is kept as that night's starting point.
+    A rerun of the night keeps the starting point its first run kept."""
+    if _linkage_night(conn) == extract_date:
+        return
+    for name, columns in _KEPT.items():
+        conn.execute(sa.text(f"DELETE FROM linkage.{name}_before_night"))
+        conn.execute(sa.text(f"INSERT INTO linkage.{name}_before_night ({columns}) "
+                             f"SELECT {columns} FROM linkage.{name}"))
+    conn.execute(sa.text(
+        "INSERT INTO meta.source_state (source, state_json, extract_date, updated_run_id) "
+        "VALUES (:source, '{}', :extract_date, :run_id) ON CONFLICT (source) DO UPDATE SET "
+        "extract_date = EXCLUDED.extract_date, updated_run_id = EXCLUDED.updated_run_id"),
+        {"source": LINKAGE_STATE, "extract_date": extract_date, "run_id": run_id})
+
+
+def read_linkage_state(engine: sa.Engine, extract_date: date | None = None
+                       ) -> dict[str, pd.DataFrame]:
+    """The linkage state night `extract_date` starts from, for key stability: the tables as
+    last loaded, or, when that night is the one last loaded (a rerun, say after a re-sent
+    delivery), as they were before its first run, so the rerun assigns keys as one run
+    would and a retirement made by the superseded run is not kept."""
     out = {}
     with engine.connect() as conn:
-        for qualified in ("linkage.person_xref", "linkage.person_key_history",
-                          "linkage.caring_relationship"):
+        rerun = extract_date is not None and _linkage_night(conn) == extract_date
+        for name in ("person_xref", "person_key_history", "caring_relationship"):
+            qualified = (f"linkage.{name}_before_night" if rerun and name in _KEPT
+                         else f"linkage.{name}")
             result = conn.execute(sa.text(f"SELECT * FROM {qualified}"))
-            out[qualified.split(".")[1]] = pd.DataFrame(
-                result.fetchall(), columns=list(result.keys()))
+            out[name] = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     return out
 
 
 __all__ = [
     "SCHEMAS", "StageResult", "append_rows", "conform_staged", "describe_url", "make_engine",
-    "metadata", "query", "query_frame", "read_linkage_state", "read_source_state",
+    "keep_linkage_start", "metadata", "query", "query_frame", "read_linkage_state",
+    "read_source_state",
     "read_staging", "record_blocked", "replace_rows", "stage_extract", "table_row_history",
 ]

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from warehouse.dimensional import build_dimensional
-from warehouse.load import read_staging, replace_rows
+from warehouse.load import keep_linkage_start, read_staging, replace_rows
 from warehouse.marts import build_marts
 from warehouse.migrate import ensure_current
 from warehouse.schema import DIMENSIONAL, table
@@ -59,6 +59,7 @@ def load_night(engine: sa.Engine, *, extract_date: date, run_id: str, linkage_di
     frames.update(build_marts(staged, linkage, checks, extract_date))
     counts: dict[str, int] = {}
     with engine.begin() as conn:
+        keep_linkage_start(conn, extract_date, run_id)
         for qualified, df in frames.items():
             # Project onto the table's own columns: the builders pass whole staged frames
             # through, and only what the (pseudonymous) table defines may be written.

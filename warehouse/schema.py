@@ -110,6 +110,18 @@ _table(
     "linkage.person_key_history",
     _c("retired_key", TEXT), _c("surviving_key", TEXT), _c("run_id", TEXT),
 )
+# Where the newest night's linkage started: the keys as the night before left them, so that
+# a rerun of that night (a re-sent delivery) starts from the same place as its first run.
+_table(
+    "linkage.person_xref_before_night",
+    sa.Column("source_record_key", sa.Text, primary_key=True),
+    _c("person_key", TEXT),
+    _c("run_id", TEXT),
+)
+_table(
+    "linkage.person_key_history_before_night",
+    _c("retired_key", TEXT), _c("surviving_key", TEXT), _c("run_id", TEXT),
+)
 _table(
     "linkage.caring_relationship",
     _c("carer_key", TEXT), _c("cared_for_key", TEXT), _c("sources", TEXT),

@@ -402,3 +402,30 @@ def test_a_warehouse_migrated_by_a_newer_release_is_refused_not_upgraded(warehou
     err = capsys.readouterr().err
     assert "0099_future" in err and "Deploy that release again" in err
     assert "Traceback" not in err
+
+
+def test_a_rerun_of_the_newest_night_starts_from_the_night_before(engine):
+    """A re-sent delivery is rerun: its keys must come from the night before, as one run's
+    would, not from the superseded first run's output (whose retirements are undone too)."""
+    def load(night, xref, history):
+        with engine.begin() as conn:
+            warehouse.keep_linkage_start(conn, night, f"run-{night}")
+            warehouse.replace_rows(conn, "linkage.person_xref", pd.DataFrame(
+                xref, columns=["source_record_key", "person_key", "run_id"]))
+            warehouse.replace_rows(conn, "linkage.person_key_history", pd.DataFrame(
+                history, columns=["retired_key", "surviving_key", "run_id"]))
+
+    def state(night):
+        found = warehouse.read_linkage_state(engine, night)
+        return (sorted(map(tuple, found["person_xref"].to_numpy().tolist())),
+                sorted(map(tuple, found["person_key_history"].to_numpy().tolist())))
+
+    night1 = [("provider:carer:C1", "pk_1", "r1"), ("las:7", "pk_2", "r1")]
+    load(N1, night1, [])
+    # the first delivery of night 2 lacked C1's file: C1's key went, pk_2 retired into pk_9
+    load(N2, [("las:7", "pk_9", "r2")], [("pk_2", "pk_9", "r2")])
+    assert state(N2) == (sorted(night1), [])  # the rerun of night 2 starts from night 1
+    good = [("provider:carer:C1", "pk_1", "r2b"), ("las:7", "pk_2", "r2b")]
+    load(N2, good, [])  # the rerun, from the re-sent delivery
+    assert state(N2) == (sorted(night1), [])  # still night 1's, not the first run's
+    assert state(N3) == (sorted(good), [])  # the next night starts from the rerun

@@ -1,0 +1,39 @@
+"""`linkage.person_xref_before_night` and `linkage.person_key_history_before_night`: the
+linkage state the newest loaded night started from, so that rerunning that night (after a
+re-sent delivery) assigns keys from the night before, as one run would, rather than from the
+first run's own output.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-26
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "person_xref_before_night",
+        sa.Column("source_record_key", sa.Text(), primary_key=True),
+        sa.Column("person_key", sa.Text()),
+        sa.Column("run_id", sa.Text()),
+        schema="linkage",
+    )
+    op.create_table(
+        "person_key_history_before_night",
+        sa.Column("retired_key", sa.Text()),
+        sa.Column("surviving_key", sa.Text()),
+        sa.Column("run_id", sa.Text()),
+        schema="linkage",
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("person_key_history_before_night", schema="linkage")
+    op.drop_table("person_xref_before_night", schema="linkage")
