@@ -9,6 +9,7 @@ the clock.
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -342,8 +343,9 @@ def extract_recorded(settings: Settings, source: str, extract_date: date, run_id
     reads, say what is missing and why."""
     from carelink.errors import ExtractRejected, SourceError
 
-    # A rerun's gate rewrites this page; one that fails before the gate must not leave an
-    # earlier run's page linked from tonight's report as if it were tonight's.
+    # A rerun rewrites these; one that fails before it does must not leave an earlier run's
+    # extract or Data Docs page to be reported (or staged) as tonight's.
+    shutil.rmtree(extract_dir(settings, source, extract_date), ignore_errors=True)
     (report_dir(settings, extract_date) / "data_docs" / f"{source}.html").unlink(missing_ok=True)
     try:
         return extract_source(settings, source, extract_date)
