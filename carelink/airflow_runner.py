@@ -61,7 +61,13 @@ def prepare_airflow_environment(settings: Settings) -> None:
     and pass the CLI's choices to the tasks through CARELINK_* variables."""
     home = Path(os.environ.setdefault("AIRFLOW_HOME", str(settings.airflow_home)))
     home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}")
+    embedded = f"sqlite:///{home / 'airflow.db'}"
+    if os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", embedded) != embedded:
+        # dag.test replaces a run of the same logical date there: on a scheduler's
+        # database that is the scheduler's own record of the night (docs/operations.md)
+        log.warning("using the Airflow metadata database AIRFLOW__DATABASE__SQL_ALCHEMY_CONN "
+                    "names: a run of the same night recorded there is replaced; on a "
+                    "scheduler host rerun with `airflow dags trigger` instead")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(DAGS_FOLDER))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
