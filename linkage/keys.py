@@ -1,7 +1,7 @@
 """Stable, opaque person keys.
 
-A key is `pk_<YYYYMMDD>_<16 hex>`: the night it was first issued, then an HMAC of the run and
-a sequence number under the pipeline's secret. Nothing about the person goes in, so a key
+A key is `pk_<YYYYMMDD>_<16 hex>`: the night it was first issued, then an HMAC of that night
+and a sequence number under the pipeline's secret. Nothing about the person goes in, so a key
 cannot be derived from an NHS number or a name; the date prefix is what makes "the older key
 survives" decidable from the previous night's `person_xref` alone (the contract's xref has no
 creation column), and keys issued the same night are ordered by their text, deterministically.
@@ -23,10 +23,13 @@ import pandas as pd
 KEY_PREFIX = "pk_"
 
 
-def new_key(secret: str | bytes, run_id: str, n: int, issued_on: str) -> str:
-    """The n-th new key of a run; `issued_on` is the extract date (ISO)."""
+def new_key(secret: str | bytes, issued_on: str, n: int) -> str:
+    """The n-th new key of the night `issued_on` (the extract date, ISO).
+
+    Keyed by the night, not the run: a rerun of the night (a re-sent delivery) that finds
+    the same new people gives them the same keys its first run did."""
     raw = secret.encode() if isinstance(secret, str) else secret
-    digest = hmac.new(raw, f"{run_id}:{n}".encode(), hashlib.sha256).hexdigest()[:16]
+    digest = hmac.new(raw, f"{issued_on}:{n}".encode(), hashlib.sha256).hexdigest()[:16]
     return f"{KEY_PREFIX}{issued_on.replace('-', '')}_{digest}"
 
 
@@ -81,7 +84,7 @@ def assign_keys(clusters: pd.DataFrame, previous_xref: pd.DataFrame | None, *,
     firsts = frame.groupby("cluster_id")["source_record_key"].min()
     unkeyed = sorted((firsts[c], c) for c in firsts.index if c not in chosen)
     for n, (_, cid) in enumerate(unkeyed, start=1):
-        chosen[cid] = new_key(secret, run_id, n, issued_on)
+        chosen[cid] = new_key(secret, issued_on, n)
 
     xref = pd.DataFrame({
         "source_record_key": frame["source_record_key"],

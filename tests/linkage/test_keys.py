@@ -28,15 +28,15 @@ def test_same_input_gives_same_keys() -> None:
 
 
 def test_keys_are_not_derived_from_identifiers() -> None:
-    key = new_key("secret", "run", 1, "2026-11-24")
+    key = new_key("secret", "2026-11-24", 1)
     assert key.startswith("pk_20261124_") and len(key) == len("pk_20261124_") + 16
-    assert new_key("other", "run", 1, "2026-11-24") != key
+    assert new_key("other", "2026-11-24", 1) != key
 
 
 def test_merge_keeps_the_older_key_and_records_history() -> None:
     old = pd.DataFrame({"source_record_key": ["a", "b"],
-                        "person_key": [new_key("s", "r0", 1, "2026-11-25"),
-                                       new_key("s", "r0", 1, "2026-11-20")], "run_id": "r0"})
+                        "person_key": [new_key("s", "2026-11-25", 1),
+                                       new_key("s", "2026-11-20", 1)], "run_id": "r0"})
     result = _assign({"a": "x", "b": "x"}, old, run="r2", day="2026-11-26")
     assert set(result.xref.person_key) == {old.person_key[1]}
     assert result.history.to_dict("records") == [
@@ -61,3 +61,13 @@ def test_history_is_cumulative_and_rerun_safe() -> None:
     both = cumulative_history(past, tonight)
     assert list(both.retired_key) == ["k2", "k4"]
     assert cumulative_history(both, tonight.iloc[0:0]).equals(both)
+
+
+def test_a_rerun_of_the_night_issues_the_same_new_keys() -> None:
+    """New keys follow the night, not the run: rerunning a night from the same starting
+    point gives the people new that night the keys the first run gave them."""
+    first = _assign({"a": "x", "b": "y"}, None, run="first", day="2026-11-24")
+    again = _assign({"a": "x", "b": "y"}, None, run="rerun", day="2026-11-24")
+    assert first.xref.person_key.tolist() == again.xref.person_key.tolist()
+    other_night = _assign({"a": "x", "b": "y"}, None, run="first", day="2026-11-25")
+    assert set(other_night.xref.person_key).isdisjoint(first.xref.person_key)
