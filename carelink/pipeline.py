@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 from carelink.config import Settings
-from carelink.errors import NightOutOfOrder, WarehouseUnreachable, driver_reason
+from carelink.errors import (
+    ExtractRejected,
+    NightOutOfOrder,
+    SourceError,
+    WarehouseUnreachable,
+    driver_reason,
+)
 from carelink.private import private_dir
 
 log = logging.getLogger(__name__)
@@ -229,7 +235,6 @@ def require_night_in_order(settings: Settings, extract_date: date) -> None:
 def stage_night(settings: Settings, extract_date: date, run_id: str | None = None) -> StageOutcome:
     """Extract and stage every source for one night, without linkage or the quality gate."""
     import warehouse
-    from carelink.errors import ExtractRejected, SourceError
 
     run_id = run_id or f"stage__{extract_date.isoformat()}"
     warehouse.upgrade(settings.warehouse_url)
@@ -336,13 +341,12 @@ def _record_without_staging(settings: Settings, extract, run_id: str) -> None:
         engine.dispose()
 
 
-def extract_recorded(settings: Settings, source: str, extract_date: date, run_id: str):
+def extract_recorded(settings: Settings, source: str, extract_date: date,
+                     run_id: str):  # -> SourceExtract
     """`extract_source`, and a source that could not be extracted at all (unreachable, or
     a schema change) recorded in the ledger before the error goes on: the task fails (an
     unreachable source is retried) but the ledger and the nightly report, which the morning
     reads, say what is missing and why."""
-    from carelink.errors import ExtractRejected, SourceError
-
     # A rerun rewrites these; one that fails before it does must not leave an earlier run's
     # extract or Data Docs page to be reported (or staged) as tonight's.
     shutil.rmtree(extract_dir(settings, source, extract_date), ignore_errors=True)
