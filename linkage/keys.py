@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 
@@ -93,3 +94,54 @@ def assign_keys(clusters: pd.DataFrame, previous_xref: pd.DataFrame | None, *,
     })
     history = pd.DataFrame(history_rows, columns=["retired_key", "surviving_key", "run_id"])
     return KeyAssignment(xref.reset_index(drop=True), history, len(unkeyed), len(history))
+
+
+DORMANT_COLUMNS = ["source_record_key", "person_key", "since"]
+
+
+def carried_keys(previous_xref: pd.DataFrame | None, dormant: pd.DataFrame | None,
+                 history: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The key each record carried when last seen, for `assign_keys`: last night's xref, and
+    for a record absent last night (a carer missing from one snapshot) the key it had when it
+    went, followed through any retirement since, when no record carries that key now. A
+    record that comes back unchanged then gets its person's key back, not a new one."""
+    if dormant is None or not len(dormant):
+        return previous_xref
+    surviving = ({} if history is None or not len(history) else
+                 dict(zip(history["retired_key"], history["surviving_key"], strict=True)))
+
+    def current(key: str) -> str:
+        seen = set()
+        while key in surviving and key not in seen:  # a chain of merges, never a loop
+            seen.add(key)
+            key = surviving[key]
+        return key
+
+    present = set() if previous_xref is None else set(previous_xref["source_record_key"])
+    in_use = set() if previous_xref is None else set(previous_xref["person_key"])
+    back = dormant[~dormant["source_record_key"].isin(present)]
+    back = pd.DataFrame({"source_record_key": back["source_record_key"],
+                         "person_key": back["person_key"].map(current)})
+    # Only a key no record carries now: one that is in use stays with its carriers (the
+    # returning record shares it anyway if it joins them), never taken by a tie-break.
+    back = back[~back["person_key"].isin(in_use)]
+    cols = ["source_record_key", "person_key"]
+    return pd.concat([f[cols] for f in (previous_xref, back) if f is not None and len(f)],
+                     ignore_index=True)
+
+
+def dormant_keys(previous_xref: pd.DataFrame | None, dormant: pd.DataFrame | None,
+                 tonight: pd.DataFrame, night: date) -> pd.DataFrame:
+    """Records keyed before and absent tonight, with the key they had and since when."""
+    present = set(tonight["source_record_key"])
+    frames = []
+    if dormant is not None and len(dormant):
+        frames.append(dormant.loc[~dormant["source_record_key"].isin(present), DORMANT_COLUMNS])
+    if previous_xref is not None and len(previous_xref):
+        gone = previous_xref.loc[~previous_xref["source_record_key"].isin(present),
+                                 ["source_record_key", "person_key"]]
+        frames.append(gone.assign(since=night))
+    if not frames:
+        return pd.DataFrame(columns=DORMANT_COLUMNS)
+    out = pd.concat(frames, ignore_index=True).drop_duplicates("source_record_key", keep="last")
+    return out.sort_values("source_record_key").reset_index(drop=True)

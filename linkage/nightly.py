@@ -16,7 +16,7 @@ import pandas as pd
 
 from linkage.clusters import cluster_staged
 from linkage.ig_report import IgReportInputs, write_ig_report
-from linkage.keys import assign_keys
+from linkage.keys import assign_keys, carried_keys, dormant_keys
 from linkage.model import current_model, load_model, model_threshold, train_model
 from linkage.records import person_records
 from linkage.relationships import caring_relationships
@@ -94,8 +94,11 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     threshold = model_threshold(meta)
     result = cluster_staged(records, staged, settings, threshold)
     prev_xref = (previous or {}).get("person_xref")
-    keys = assign_keys(result.clusters, prev_xref, secret=secret, run_id=run_id,
+    prev_dormant = (previous or {}).get("person_key_dormant")
+    carried = carried_keys(prev_xref, prev_dormant, (previous or {}).get("person_key_history"))
+    keys = assign_keys(result.clusters, carried, secret=secret, run_id=run_id,
                        issued_on=extract_date.isoformat())
+    dormant = dormant_keys(prev_xref, prev_dormant, keys.xref, extract_date)
     relationships = caring_relationships(staged, keys.xref)
     relationships["run_id"] = run_id
 
@@ -105,6 +108,7 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     recs_out = recs_out[["source_record_key", "person_key", "role", "source"]]
     files = {
         "person_xref": keys.xref, "person_key_history": history,
+        "person_key_dormant": dormant,
         "caring_relationship": relationships, "records": recs_out,
     }
     paths = {}

@@ -71,6 +71,12 @@ DESCRIPTIONS = {
         "the newest night starts, so a re-sent delivery gives the keys one run would."),
     "linkage.person_key_history_before_night": (
         "person_key_history as the night before the newest loaded night left it."),
+    "linkage.person_key_dormant": (
+        "Records keyed on an earlier night and absent since (`since`: the first night "
+        "without them), with the key they had: a record that returns gets its person's key "
+        "back."),
+    "linkage.person_key_dormant_before_night": (
+        "person_key_dormant as the night before the newest loaded night left it."),
     "linkage.caring_relationship": "Who cares for whom, resolved to person keys, with how "
                                    "and when it ended.",
     "dq.validation_results": "One row per expectation per run (severity critical/warning).",

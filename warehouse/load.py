@@ -452,7 +452,8 @@ def read_staging(engine: sa.Engine) -> dict[str, pd.DataFrame]:
 # meta.source_state row naming the newest night whose linkage is loaded.
 LINKAGE_STATE = "linkage"
 _KEPT = {"person_xref": "source_record_key, person_key, run_id",
-         "person_key_history": "retired_key, surviving_key, run_id"}
+         "person_key_history": "retired_key, surviving_key, run_id",
+         "person_key_dormant": "source_record_key, person_key, since, run_id"}
 
 
 def _linkage_night(conn: sa.Connection) -> date | None:
@@ -487,7 +488,7 @@ def read_linkage_state(engine: sa.Engine, extract_date: date | None = None
     out = {}
     with engine.connect() as conn:
         rerun = extract_date is not None and _linkage_night(conn) == extract_date
-        for name in ("person_xref", "person_key_history", "caring_relationship"):
+        for name in (*_KEPT, "caring_relationship"):
             qualified = (f"linkage.{name}_before_night" if rerun and name in _KEPT
                          else f"linkage.{name}")
             result = conn.execute(sa.text(f"SELECT * FROM {qualified}"))

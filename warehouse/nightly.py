@@ -22,7 +22,8 @@ from warehouse.schema import DIMENSIONAL, table
 
 log = logging.getLogger(__name__)
 
-LINKAGE_TABLES = ("person_xref", "person_key_history", "caring_relationship")
+LINKAGE_TABLES = ("person_xref", "person_key_history", "person_key_dormant",
+                  "caring_relationship")
 CHECK_TABLES = ("gp_register_staleness", "gp_register_practice_summary",
                 "star_bias_practitioner", "star_score_flags", "service_contact")
 # Marts that keep one set of rows per snapshot date (history); the rest are current-state.

@@ -122,6 +122,18 @@ _table(
     "linkage.person_key_history_before_night",
     _c("retired_key", TEXT), _c("surviving_key", TEXT), _c("run_id", TEXT),
 )
+# Records keyed on an earlier night and absent since (a carer missing from one snapshot):
+# the key each had, so that it comes back to its person rather than to a new key.
+_table(
+    "linkage.person_key_dormant",
+    sa.Column("source_record_key", sa.Text, primary_key=True),
+    _c("person_key", TEXT), _c("since", DATE), _c("run_id", TEXT),
+)
+_table(
+    "linkage.person_key_dormant_before_night",
+    sa.Column("source_record_key", sa.Text, primary_key=True),
+    _c("person_key", TEXT), _c("since", DATE), _c("run_id", TEXT),
+)
 _table(
     "linkage.caring_relationship",
     _c("carer_key", TEXT), _c("cared_for_key", TEXT), _c("sources", TEXT),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
-from linkage.keys import assign_keys, new_key
+from linkage.keys import assign_keys, carried_keys, dormant_keys, new_key
 
 
 def _clusters(mapping: dict[str, str]) -> pd.DataFrame:
@@ -71,3 +73,48 @@ def test_a_rerun_of_the_night_issues_the_same_new_keys() -> None:
     assert first.xref.person_key.tolist() == again.xref.person_key.tolist()
     other_night = _assign({"a": "x", "b": "y"}, None, run="first", day="2026-11-25")
     assert set(other_night.xref.person_key).isdisjoint(first.xref.person_key)
+
+
+def _night(mapping, previous, run, day):
+    """One night as `linkage.nightly.link_night` keys it: (xref, history, dormant)."""
+    xref, history, dormant = previous
+    keys = _assign(mapping, carried_keys(xref, dormant, history), run=run, day=day)
+    history = pd.concat([history, keys.history], ignore_index=True)
+    return keys.xref, history, dormant_keys(xref, dormant, keys.xref, date.fromisoformat(day))
+
+
+def test_a_record_absent_for_a_night_comes_back_to_its_key() -> None:
+    """A provider-only carer missing from one snapshot: when the file returns unchanged, its
+    records get their person's key back, not a new one; an absent record whose key was
+    retired meanwhile comes back to the surviving key."""
+    empty = pd.DataFrame(columns=["retired_key", "surviving_key", "run_id"])
+    n1 = _night({"carer": "1", "cared": "1", "las": "2", "gp": "3"}, (None, empty, None),
+                "r1", "2026-11-22")
+    key = dict(zip(n1[0].source_record_key, n1[0].person_key, strict=True))
+    n2 = _night({"las": "2", "gp": "2"}, n1, "r2", "2026-11-23")  # carer file gone; a merge
+    assert sorted(n2[2].source_record_key) == ["cared", "carer"]
+    assert set(n2[2].since) == {date(2026, 11, 23)}
+    n3 = _night({"carer": "1", "cared": "1", "las": "2", "gp": "2"}, n2, "r3", "2026-11-24")
+    now = dict(zip(n3[0].source_record_key, n3[0].person_key, strict=True))
+    assert now["carer"] == now["cared"] == key["carer"]  # back to its key
+    assert n3[2].empty  # nobody absent now
+    # a key another record carries now stays with it: a returning record does not take it
+    n4 = _night({"carer": "1", "cared": "1", "las": "2"}, n3, "r4", "2026-11-25")
+    n5 = _night({"carer": "1", "cared": "1", "las": "2", "gp": "9"}, n4, "r5", "2026-11-26")
+    back = dict(zip(n5[0].source_record_key, n5[0].person_key, strict=True))
+    assert back["las"] == now["las"] and back["gp"] not in now.values()
+
+
+def test_an_absent_record_whose_key_was_retired_comes_back_to_the_survivor() -> None:
+    empty = pd.DataFrame(columns=["retired_key", "surviving_key", "run_id"])
+    n0 = _night({"x": "2"}, (None, empty, None), "r0", "2026-11-21")  # x's key is older
+    n1 = _night({"y1": "1", "y2": "1", "x": "2"}, n0, "r1", "2026-11-22")
+    key = dict(zip(n1[0].source_record_key, n1[0].person_key, strict=True))
+    n2 = _night({"y2": "1", "x": "1"}, n1, "r2", "2026-11-23")  # y1 away; y2 merges with x
+    survivor = n2[0].person_key.iloc[0]
+    assert len(n2[1]) == 1 and n2[1].surviving_key.iloc[0] == survivor
+    retired = n2[1].retired_key.iloc[0]
+    n3 = _night({"z": "5"}, n2, "r3", "2026-11-24")  # everyone away but a stranger
+    n4 = _night({"y1": "1"}, n3, "r4", "2026-11-25")  # y1 alone comes back
+    assert key["y1"] == retired and survivor == key["x"]
+    assert n4[0].person_key.tolist() == [survivor]

@@ -42,6 +42,8 @@ def write_linkage(folder: Path, staged: dict[str, pd.DataFrame]) -> None:
     records[["source_record_key", "person_key"]].to_parquet(folder / "person_xref.parquet")
     pd.DataFrame(columns=["retired_key", "surviving_key"]).to_parquet(
         folder / "person_key_history.parquet")
+    pd.DataFrame(columns=["source_record_key", "person_key", "since"]).to_parquet(
+        folder / "person_key_dormant.parquet")
     keys = dict(zip(records["source_record_key"], records["person_key"], strict=True))
     cf = staged["provider_cared_for"]
     pd.DataFrame({
