@@ -126,8 +126,8 @@ def carried_keys(previous_xref: pd.DataFrame | None, dormant: pd.DataFrame | Non
     # returning record shares it anyway if it joins them), never taken by a tie-break.
     back = back[~back["person_key"].isin(in_use)]
     cols = ["source_record_key", "person_key"]
-    return pd.concat([f[cols] for f in (previous_xref, back) if f is not None and len(f)],
-                     ignore_index=True)
+    frames = [f[cols] for f in (previous_xref, back) if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else previous_xref
 
 
 def dormant_keys(previous_xref: pd.DataFrame | None, dormant: pd.DataFrame | None,
