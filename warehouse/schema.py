@@ -16,6 +16,8 @@ Portability rules (DuckDB file by default, PostgreSQL in production):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from sources.tables import ALL_TABLES, LogicalType
@@ -100,40 +102,24 @@ def _c(name: str, type_) -> sa.Column:
     return sa.Column(name, type_())
 
 
-_table(
-    "linkage.person_xref",
-    sa.Column("source_record_key", sa.Text, primary_key=True),
-    _c("person_key", TEXT),
-    _c("run_id", TEXT),
-)
-_table(
-    "linkage.person_key_history",
-    _c("retired_key", TEXT), _c("surviving_key", TEXT), _c("run_id", TEXT),
-)
-# Where the newest night's linkage started: the keys as the night before left them, so that
-# a rerun of that night (a re-sent delivery) starts from the same place as its first run.
-_table(
-    "linkage.person_xref_before_night",
-    sa.Column("source_record_key", sa.Text, primary_key=True),
-    _c("person_key", TEXT),
-    _c("run_id", TEXT),
-)
-_table(
-    "linkage.person_key_history_before_night",
-    _c("retired_key", TEXT), _c("surviving_key", TEXT), _c("run_id", TEXT),
-)
+def _linkage_state(name: str, columns: Callable[[], list[sa.Column]]) -> None:
+    """A linkage table the next night's keys start from, and its `_before_night` copy: the
+    table as the night before the newest loaded night left it, so that a rerun of that night
+    (a re-sent delivery) starts from the same place as its first run."""
+    for suffix in ("", "_before_night"):
+        _table(f"linkage.{name}{suffix}", *columns())
+
+
+_linkage_state("person_xref", lambda: [
+    sa.Column("source_record_key", sa.Text, primary_key=True), _c("person_key", TEXT),
+    _c("run_id", TEXT)])
+_linkage_state("person_key_history", lambda: [
+    _c("retired_key", TEXT), _c("surviving_key", TEXT), _c("run_id", TEXT)])
 # Records keyed on an earlier night and absent since (a carer missing from one snapshot):
 # the key each had, so that it comes back to its person rather than to a new key.
-_table(
-    "linkage.person_key_dormant",
-    sa.Column("source_record_key", sa.Text, primary_key=True),
-    _c("person_key", TEXT), _c("since", DATE), _c("run_id", TEXT),
-)
-_table(
-    "linkage.person_key_dormant_before_night",
-    sa.Column("source_record_key", sa.Text, primary_key=True),
-    _c("person_key", TEXT), _c("since", DATE), _c("run_id", TEXT),
-)
+_linkage_state("person_key_dormant", lambda: [
+    sa.Column("source_record_key", sa.Text, primary_key=True), _c("person_key", TEXT),
+    _c("since", DATE), _c("run_id", TEXT)])
 _table(
     "linkage.caring_relationship",
     _c("carer_key", TEXT), _c("cared_for_key", TEXT), _c("sources", TEXT),
