@@ -12,6 +12,10 @@ import csv
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -125,12 +129,11 @@ def declines_sharing(value: object) -> bool:
     return not (isinstance(value, str) and value.strip().lower() == "agreed")
 
 
-def declined_carer_refs(carers: object) -> set[str]:
-    """The `carer_ref`s of staged provider carer rows (a frame) whose files may not be shared."""
-    if carers is None or len(carers) == 0:  # type: ignore[arg-type]
+def declined_carer_refs(carers: pd.DataFrame | None) -> set[str]:
+    """The `carer_ref`s of staged provider carer rows whose files may not be shared."""
+    if carers is None or carers.empty:
         return set()
-    return {str(ref) for ref, value in zip(carers["carer_ref"],  # type: ignore[index]
-                                           carers["information_sharing"],  # type: ignore[index]
+    return {str(ref) for ref, value in zip(carers["carer_ref"], carers["information_sharing"],
                                            strict=True) if declines_sharing(value)}
 CARER_STATUSES = frozenset({"Open", "Closed"})
 CARER_RELATIONSHIPS = frozenset({
