@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -20,6 +21,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from carelink.config import PROJECT_ROOT, Settings
+from carelink.errors import BadDataError, NightOutOfOrder, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,9 @@ def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
     prepare_airflow_environment(settings)
     ensure_metadata_db(settings)
     forget_failures()
+    # Airflow's in-process API client imports starlette's test client, which warns about its
+    # own dependency: nothing a carelink user can act on, printed before every night.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 
     from airflow.dag_processing.dagbag import DagBag
 
@@ -129,11 +134,41 @@ def run_dag(settings: Settings, dag_id: str, logical_date: datetime,
     # dag.test() warns once a second while a task waits for its retry; the progress lines
     # already say "retrying" and why
     logging.getLogger("airflow.sdk.definitions.dag").setLevel(logging.ERROR)
+    _quiet_expected_failures()
     with held_signals():
         dag_run = bag.dags[dag_id].test(logical_date=logical_date, run_conf=conf or {})
     states = {ti.task_id: str(getattr(ti.state, "value", ti.state) or "none")
               for ti in dag_run.get_task_instances()}
     return dag_run.run_id, states
+
+
+# Failures whose message is the whole story (bad data, a source away, nights out of order):
+# their progress line already gives the reason, and a screen of Airflow frames would bury it.
+# Anything else (a bug) keeps its traceback.
+EXPECTED_FAILURES = (BadDataError, SourceError, NightOutOfOrder)
+
+
+def _drop_expected_tracebacks(logger: object, method_name: str, event: dict) -> dict:
+    """structlog processor: drop Airflow's "task failed" record when the exception is one of
+    carelink's own expected failures."""
+    import structlog
+
+    exc_info = event.get("exc_info")
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if isinstance(error, EXPECTED_FAILURES):
+        raise structlog.DropEvent
+    return event
+
+
+def _quiet_expected_failures() -> None:
+    """Put `_drop_expected_tracebacks` first in Airflow's logging chain (once per process)."""
+    import structlog
+
+    processors = list(structlog.get_config()["processors"])
+    if _drop_expected_tracebacks not in processors:
+        structlog.configure(processors=[_drop_expected_tracebacks, *processors])
 
 
 def run_night(settings: Settings, extract_date: date) -> NightResult:

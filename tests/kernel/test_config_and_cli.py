@@ -192,3 +192,24 @@ def test_a_manual_trigger_without_a_logical_date_runs_for_when_it_was_queued() -
     assert extract_date_for(run_moment(ctx)) == date(2026, 11, 24)
     scheduled = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
     assert run_moment({"logical_date": scheduled, "dag_run": None}) == scheduled
+
+
+def test_carelink_run_drops_tracebacks_of_expected_failures_only() -> None:
+    """A blocked gate's reason is on its progress line; a bug keeps its traceback."""
+    import pytest
+    import structlog
+
+    from carelink.airflow_runner import _drop_expected_tracebacks
+    from carelink.errors import GateBlocked
+
+    event = {"event": "Task failed with exception", "exc_info": True}
+    try:
+        raise GateBlocked("provider", "critical expectations failed")
+    except GateBlocked:
+        with pytest.raises(structlog.DropEvent):
+            _drop_expected_tracebacks(None, "exception", dict(event))
+    try:
+        raise KeyError("carer_ref")
+    except KeyError:
+        assert _drop_expected_tracebacks(None, "exception", dict(event)) == event
+    assert _drop_expected_tracebacks(None, "info", {"event": "x"}) == {"event": "x"}
