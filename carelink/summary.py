@@ -126,8 +126,11 @@ def night_summary_lines(result: NightResult) -> list[str]:
         out.append(f"  FAILED tasks: {', '.join(failed)}")
         if waiting:
             out.append(f"  not run because of them: {', '.join(waiting)}")
+        # reasons already on a source's line: an unrecorded source's, or a blocked gate's
         shown = {f"{step}_{source}" for source in ("provider", "las", "gp")
                  if source not in by_source for step in ("extract", "validate", "stage")}
+        shown |= {f"validate_{source}" for source, row in by_source.items()
+                  if row["status"] == "blocked"}
         for task, reason in sorted(result.failure_reasons.items()):
             if task not in shown:
                 out.append(f"    {task}: {reason}")

@@ -165,6 +165,16 @@ def test_a_night_summary_separates_failures_from_what_they_stopped() -> None:
     assert ("  gp       not staged — validate_gp failed: OSError: No space left on device: "
             "/srv/reports/2026-11-21/data_docs") in full.lines()
     assert not [line for line in full.lines() if line.startswith("    validate_gp")]
+    # a blocked gate's reasons are on the source's line once, not again under FAILED tasks
+    blocked = NightResult(date(2026, 11, 21), "manual__b", {
+        "check_night_order": "success", "validate_provider": "failed",
+        "stage_provider": "upstream_failed"}, failure_reasons={
+        "validate_provider": "GateBlocked: provider: critical expectations failed — x"},
+        summary={"sources": [{"source": "provider", "status": "blocked", "rows_staged": 0,
+                              "rows_quarantined": 3, "message": "provider: critical "
+                              "expectations failed — x"}]})
+    assert "  FAILED tasks: validate_provider" in blocked.lines()
+    assert sum("critical expectations failed" in line for line in blocked.lines()) == 1
     assert lines[-1] == "  exit status 1"
     # refused before anything ran: only why (the marts belong to another night)
     reason = failure_reason(NightOutOfOrder("2026-11-21 never ran and 2026-11-24 already has"))
