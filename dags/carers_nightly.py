@@ -130,6 +130,8 @@ def carers_nightly() -> None:
         """Nights run in date order: an older night that ran before skips every task (its
         results stand); one that never ran fails here and in the tasks that run anyway."""
         settings, extract_date, _ = _night()
+        if ahead := pipeline.future_night_warning(extract_date):
+            log.warning("%s", ahead)
         order = pipeline.check_night_order(settings, extract_date)
         if not order.go:
             log.warning("%s", order.message)

@@ -96,12 +96,21 @@ def test_an_unreachable_warehouse_is_named_and_retried_like_a_source(county, tmp
     assert "pw" not in str(caught.value)
 
 
-def test_a_night_that_has_not_ended_is_refused(county, tmp_path) -> None:
-    from carelink.errors import NightOutOfOrder
-    from carelink.pipeline import check_night_order, london_today
+def test_a_night_ahead_of_the_clock_runs_with_a_warning(county, tmp_path) -> None:
+    """The command-line contract runs the date it is given: data dated ahead of this
+    machine's clock is still that night's data. The operator is warned, since the date
+    becomes the newest night run."""
+    from datetime import timedelta
 
-    with pytest.raises(NightOutOfOrder, match="has not ended yet"):
-        check_night_order(_settings(county, tmp_path), london_today())
+    import warehouse
+    from carelink.pipeline import check_night_order, future_night_warning, london_today
+
+    today = london_today()
+    settings = _settings(county, tmp_path)
+    warehouse.upgrade(settings.warehouse_url)
+    assert check_night_order(settings, today + timedelta(days=3)).go
+    assert "has not ended yet" in future_night_warning(today)
+    assert future_night_warning(today - timedelta(days=1)) == ""
 
 
 def test_work_folders_are_deleted_after_the_days_kept(tmp_path) -> None:
