@@ -17,7 +17,7 @@ MISSING_TOKENS = frozenset({"", "NULL", "N/A", "-", "NA", "n/a", "null"})
 
 _NON_DIGIT = re.compile(r"\D")
 _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
-_NAME_JUNK = re.compile(r"[^A-Z' -]")
+_NAME_JUNK = re.compile(r"[^A-Z -]")
 _SPACES = re.compile(r"\s+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MONTHS = {
@@ -134,17 +134,27 @@ def postcode_parts(postcode: str | None) -> tuple[str | None, str | None, str | 
 # --- names -----------------------------------------------------------------------------------
 
 
-def normalise_name(value: object) -> str | None:
-    """Upper case ASCII letters, apostrophes, hyphens and single spaces (`O'NEILL`).
+# Before the accent fold: letters NFKD does not decompose (it would drop `Ł` from `Łukasz`),
+# and the apostrophes and dashes phones and word processors type (`O’Connor` is `O'Connor`).
+_NAME_FOLD = str.maketrans({
+    "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "ı": "i",
+    "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "ß": "ss", "Þ": "TH", "þ": "th",
+    "’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'", "‐": "-", "‑": "-", "–": "-", "—": "-",
+})
 
-    Accents are folded (`Zoë` → `ZOE`) because one system often drops them.
+
+def normalise_name(value: object) -> str | None:
+    """Upper case ASCII letters, hyphens and single spaces (`O'Neill` → `ONEILL`).
+
+    Accents are folded (`Zoë` → `ZOE`) and apostrophes dropped because one system often
+    drops them (`ONeill`), and a name must compare and block the same either way.
     """
     text = clean_text(value)
     if text is None:
         return None
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().upper()
-    text = _NAME_JUNK.sub("", text.replace("’", "'"))
-    text = _SPACES.sub(" ", text).strip(" -'")
+    text = unicodedata.normalize("NFKD", text.translate(_NAME_FOLD))
+    text = _NAME_JUNK.sub("", text.encode("ascii", "ignore").decode().upper())
+    text = _SPACES.sub(" ", text).strip(" -")
     return text or None
 
 

@@ -52,8 +52,10 @@ def test_postcode_parts():
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("  o'neill ", "O'NEILL"), ("Smith-Jones", "SMITH-JONES"), ("Zoë", "ZOE"),
-     ("N/A", None), ("Mary  Ann", "MARY ANN")],
+    [("  o'neill ", "ONEILL"), ("O’Neill", "ONEILL"), ("ONeill", "ONEILL"),
+     ("Smith-Jones", "SMITH-JONES"), ("Smith–Jones", "SMITH-JONES"), ("Zoë", "ZOE"),
+     ("Łukasz", "LUKASZ"), ("Søren", "SOREN"), ("Straße", "STRASSE"), ("N/A", None),
+     ("Mary  Ann", "MARY ANN")],
 )
 def test_name_normalisation(raw, expected):
     assert idn.normalise_name(raw) == expected

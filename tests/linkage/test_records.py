@@ -16,7 +16,7 @@ def test_free_text_names_from_emis() -> None:
     assert parse_free_text_name("Mrs J Smith") == ("J", "SMITH")
     assert parse_free_text_name("John Smith (husband)") == ("JOHN", "SMITH")
     assert parse_free_text_name("SMITH, John") == ("JOHN", "SMITH")
-    assert parse_free_text_name("Mary O'Neill-Jones") == ("MARY", "O'NEILL-JONES")
+    assert parse_free_text_name("Mary O'Neill-Jones") == ("MARY", "ONEILL-JONES")
     assert parse_free_text_name("  ") == (None, None)
 
 
