@@ -63,6 +63,19 @@ def test_inflating_practitioner_is_flagged(tmp_path: Path) -> None:
     assert svg is not None and svg.read_text().lstrip().startswith("<?xml")
 
 
+def test_optimistic_practitioners_with_large_caseloads_do_not_hide_each_other() -> None:
+    """Three optimistic practitioners holding a quarter of the carers pull the centre up;
+    the honest majority's offset below it is not overdispersion, so all three are flagged
+    and nobody else is."""
+    rng = np.random.default_rng(2)
+    changes = {f"P{100 + i}": list(rng.normal(6.0, 4.7, size=int(rng.integers(10, 25))))
+               for i in range(27)}
+    for ref in ("P901", "P902", "P903"):
+        changes[ref] = list(rng.normal(10.0, 4.7, size=48))
+    bias, params = star.practitioner_bias(_stars(changes, 2), run_id="r")
+    assert sorted(bias.loc[bias["flagged"], "practitioner_ref"]) == ["P901", "P902", "P903"]
+
+
 def test_funnel_limits_follow_spiegelhalter() -> None:
     """No overdispersion when z-scores are small: limits are centre ± 3.09·sd/√n."""
     means, counts = np.array([1.0, 1.1, 0.9, 1.0]), np.array([25.0, 25.0, 25.0, 100.0])
