@@ -80,10 +80,21 @@ def deaths_by_key(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
     return death
 
 
-def carer_deaths_by_key(staged: dict[str, pd.DataFrame], key_of: dict[str, str],
-                        deaths: dict[str, Evidence]) -> dict[str, Evidence]:
+def carer_deaths_by_key(deaths: dict[str, Evidence], checked: dict[str, Evidence]
+                        ) -> dict[str, Evidence]:
     """Recorded deaths plus provider sustainment checks giving "Death of the carer"."""
     out = dict(deaths)
+    for key, evidence in checked.items():
+        _earliest(out, key, evidence.when, evidence.source)
+    return out
+
+
+def sustainment_carer_deaths(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
+                             ) -> dict[str, Evidence]:
+    """Carers a provider sustainment check says died ("Death of the carer"): a sustainment
+    check saying they no longer care, which `caring_ended` counts; a death known only from a
+    death record is `carer_deceased` alone."""
+    out: dict[str, Evidence] = {}
     for r in _records(staged.get("provider_sustainment_check")):
         code = r.get("breakdown_reason_code")
         if code is None:
@@ -115,7 +126,8 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
     """
     key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=False))
     deaths = deaths_by_key(staged, key_of)
-    carer_deaths = carer_deaths_by_key(staged, key_of, deaths)
+    checked_deaths = sustainment_carer_deaths(staged, key_of)
+    carer_deaths = carer_deaths_by_key(deaths, checked_deaths)
     rels: dict[str, list[dict]] = {}
     for r in _records(relationships):
         rels.setdefault(r["carer_key"], []).append(r)
@@ -172,6 +184,12 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
                         ends = []
                         break
                     reason = r.get("end_reason")
+                    if reason == "carer_deceased" and carer_key not in checked_deaths:
+                        # the contract's endings are the cared-for person's death, a
+                        # sustainment check, an LAS end date or residential care; the carer's
+                        # own death on record is `carer_deceased`, not caring ended
+                        ends = []
+                        break
                     if reason == "cared_for_deceased" and r["cared_for_key"] in deaths:
                         source = deaths[r["cared_for_key"]].source
                     elif reason == "carer_deceased" and carer_key in carer_deaths:

@@ -169,3 +169,50 @@ def test_night_writes_results_and_docs(night) -> None:
     assert set(results["source"]) == {"cross_source"}
     assert "linkage_sanity" in set(results["suite"])
     assert (root / "docs" / "cross_source.html").exists()
+
+
+def test_a_carer_death_on_record_is_not_caring_ended(tmp_path) -> None:
+    """The contract's `caring_ended` endings are the cared-for person's death, a sustainment
+    check, an LAS end date and residential care. A carer whose own death LAS records is
+    `carer_deceased` alone; one a sustainment check says died ("Death of the carer": the
+    check says they no longer care) is both."""
+    staged, xref, rel = _world()
+    numbers = {"M": nhs(2001), "N": nhs(2038)}
+    gp = pd.concat([staged["gp_register_entry"], frame(t.GP_REGISTER_ENTRY, [
+        gp_row(practice_ods="D82003", entry_number=n, nhs_number=numbers[p],
+               first_name=f"Pat{p}", last_name="Carer", last_review_date=date(2025, 6, 1))
+        for n, p in ((1, "M"), (2, "N"))])], ignore_index=True)
+    staged["gp_register_entry"] = gp
+    staged["las_person"] = pd.concat([staged["las_person"], frame(t.LAS_PERSON, [
+        {"person_id": 13, "sex": "F", "date_of_death": date(2026, 3, 1)}])],
+        ignore_index=True)
+    staged["provider_carer"] = pd.concat([staged["provider_carer"], frame(
+        t.PROVIDER_CARER, [{"carer_ref": "CR000014", "sex": "M",
+                            "information_sharing": "Agreed"}])], ignore_index=True)
+    staged["provider_sustainment_check"] = pd.concat([
+        staged["provider_sustainment_check"], frame(t.PROVIDER_SUSTAINMENT_CHECK, [
+            {"check_ref": "SC2", "carer_ref": "CR000014", "check_type": "6 month",
+             "check_date": date(2026, 3, 1), "still_caring": "No",
+             "breakdown_reason": "Death of the carer",
+             "breakdown_reason_code": "CARER_DIED"}])], ignore_index=True)
+    xref = pd.concat([xref, pd.DataFrame({
+        "source_record_key": [f"gp:D82003:{numbers['M']}", "las:13",
+                              f"gp:D82003:{numbers['N']}", "provider:carer:CR000014"],
+        "person_key": ["KM", "KM", "KN", "KN"], "run_id": "run1"})], ignore_index=True)
+    rel = pd.concat([rel, pd.DataFrame([
+        ("KM", "KM1", "las", date(2026, 3, 1), "carer_deceased", date(2020, 1, 1)),
+        ("KN", "KN1", "provider", date(2026, 3, 1), "carer_deceased", date(2020, 1, 1)),
+    ], columns=rel.columns)], ignore_index=True)
+    linkage = tmp_path / "linkage"
+    linkage.mkdir()
+    xref.to_parquet(linkage / "person_xref.parquet")
+    rel.to_parquet(linkage / "caring_relationship.parquet")
+    records = xref.assign(role="carer", source=xref["source_record_key"].str.split(":").str[0])
+    records[["source_record_key", "person_key", "role", "source"]].to_parquet(
+        linkage / "records.parquet")
+    check_night(staged, linkage, extract_date=NIGHT, run_id="run1",
+                stale_share_threshold=0.3, out_dir=tmp_path / "checks",
+                restricted_dir=tmp_path / "restricted", docs_dir=tmp_path / "docs")
+    stale = pd.read_parquet(tmp_path / "checks" / "gp_register_staleness.parquet")
+    reasons = dict(zip(stale["carer_key"], stale["reasons"], strict=True))
+    assert (reasons["KM"], reasons["KN"]) == ("carer_deceased", "carer_deceased,caring_ended")
