@@ -64,6 +64,19 @@ CASES = [
          postcode="NR9 3HG"),
     _rec("provider:carer:QX6", "Cyril", "Ombersley", "1935-06-21", sex="M",
          nhs=MISTYPED_NHS, postcode="NR9 3HG"),
+    # one person each: an old-fashioned or short diminutive in one source, the formal name
+    # (or another spelling of it) in the other, and no NHS number to outvote the first name
+    _rec("las:990010", "Marjorie", "Thistlewood", "1935-05-07", sex="F", postcode="NR10 4JB"),
+    _rec("provider:carer:QX7", "Marge", "Thistlewood", "1935-05-07", sex="F",
+         postcode="NR10 4JB"),
+    _rec("las:990011", "Maureen", "Gallowbrook", "1964-05-20", sex="F", postcode="NR11 7FT"),
+    _rec("provider:carer:QX8", "Mo", "Gallowbrook", "1964-05-20", sex="F", postcode="NR11 7FT"),
+    _rec("las:990012", "Katherine", "Pellingham", "1958-09-03", sex="F", postcode="NR12 8AX"),
+    _rec("provider:carer:QX9", "Kathy", "Pellingham", "1958-09-03", sex="F",
+         postcode="NR12 8AX"),
+    # twins whose names share a diminutive (Nell is Ellen or Helen) but not a formal form
+    _rec("las:990013", "Ellen", "Wrexbury", "1952-03-14", sex="F", postcode="NR13 5QE"),
+    _rec("las:990014", "Helen", "Wrexbury", "1952-03-14", sex="F", postcode="NR13 5QE"),
 ]
 
 
@@ -103,6 +116,19 @@ def test_twins_stay_apart(person_of) -> None:
 
 def test_nickname_links(person_of) -> None:
     assert _same(person_of, "las:990006", "provider:carer:QX3")
+
+
+@pytest.mark.parametrize(("formal", "short"), [
+    ("las:990010", "provider:carer:QX7"),  # Marjorie ~ Marge
+    ("las:990011", "provider:carer:QX8"),  # Maureen ~ Mo
+    ("las:990012", "provider:carer:QX9"),  # Katherine ~ Kathy
+])
+def test_diminutives_link_without_an_nhs_number(person_of, formal, short) -> None:
+    assert _same(person_of, formal, short)
+
+
+def test_twins_whose_names_share_only_a_diminutive_stay_apart(person_of) -> None:
+    assert not _same(person_of, "las:990013", "las:990014")
 
 
 def test_transposed_date_of_birth_links(person_of) -> None:

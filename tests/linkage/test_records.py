@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from linkage_helpers import empty_staged, staged_frame, valid_nhs
 
 from linkage.records import (
     canonical_first_name,
+    nicknames,
     normalise_address,
     parse_free_text_name,
     person_records,
@@ -57,6 +59,63 @@ def test_nicknames_share_a_canonical_form() -> None:
     assert canonical_first_name("BILL") == "WILLIAM"
     assert canonical_first_name("LIZ") == "ELIZABETH"
     assert canonical_first_name("XANTHE") == "XANTHE"
+
+
+def _nickname_equal(a: str, b: str) -> bool:
+    """As the model's nickname level compares them: the two names share a formal form."""
+    return bool(set(canonical_first_name(a).split()) & set(canonical_first_name(b).split()))
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    # diminutives and pet forms seen unlinked on independently written county data
+    ("ANGIE", "ANGELA"), ("MO", "MAUREEN"), ("KATHY", "KATHERINE"), ("NORA", "ELEANOR"),
+    ("ANNIE", "ANNE"), ("ERNIE", "ERNEST"), ("CLIFF", "CLIFFORD"), ("EDIE", "EDITH"),
+    ("MARGE", "MARJORIE"), ("MADGE", "MARJORIE"), ("MADGE", "MARGARET"), ("PHYL", "PHYLLIS"),
+    ("NELLIE", "ELLEN"), ("NELL", "HELEN"), ("LIL", "LILLIAN"), ("LILY", "LILIAN"),
+    ("VI", "VIOLET"), ("FLORRIE", "FLORENCE"), ("FLORRIE", "FLO"), ("TRIXIE", "BEATRICE"),
+    ("TESS", "THERESA"), ("TERRI", "TERESA"), ("GED", "GERALD"), ("MAL", "MALCOLM"),
+    ("VINCE", "VINCENT"), ("LIBBY", "ELIZABETH"), ("RITA", "MARGARET"), ("DEBS", "DEBRA"),
+    ("SAL", "SARAH"), ("SAL", "SALLY"), ("TINA", "CHRISTINA"), ("NANCY", "ANN"),
+    ("PEGGY", "MARGARET"), ("POLLY", "MARY"), ("MOLLY", "MARY"), ("SADIE", "SARAH"),
+    ("BESSIE", "ELIZABETH"), ("JACK", "JOHN"), ("HARRY", "HENRY"), ("TED", "EDWARD"),
+    ("NED", "EDWARD"), ("BERT", "HERBERT"), ("ALF", "ALFRED"), ("REG", "REGINALD"),
+    ("WILF", "WILFRED"),
+    # spellings of one name, and a diminutive against either spelling
+    ("CATHERINE", "KATHRYN"), ("KATE", "KATHARINE"), ("ANN", "ANNE"), ("STEVEN", "STEPHEN"),
+    ("STEVE", "STEVEN"), ("GEOFFREY", "JEFFREY"), ("GEOFF", "JEFFREY"), ("PHILIP", "PHILLIP"),
+    ("SARA", "SARAH"), ("SAL", "SARA"), ("ALLAN", "ALAN"), ("SHAUN", "SEAN"),
+    ("ISOBEL", "ISABEL"), ("IZZY", "ISOBEL"), ("TRACY", "TRACEY"), ("CLARE", "CLAIRE"),
+    ("MOHAMMAD", "MUHAMMAD"), ("MO", "MOHAMMED"),
+])
+def test_common_diminutives_and_spellings_are_nickname_equal(a: str, b: str) -> None:
+    assert _nickname_equal(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    # different names twins or siblings could carry: a shared diminutive (CHRIS, NELL, GED,
+    # MADGE) makes each equal to it, never to each other
+    ("DANIELLE", "DANIEL"), ("CHRISTINE", "CHRISTOPHER"), ("FRANCES", "FRANCIS"),
+    ("LOUISE", "LOUIS"), ("JOSEPHINE", "JOSEPH"), ("PATRICIA", "PATRICK"),
+    ("GERALDINE", "GERALD"), ("GERALD", "GERARD"), ("NICOLA", "NICHOLAS"),
+    ("SAMANTHA", "SAMUEL"), ("VICTORIA", "VICTOR"), ("STEPHANIE", "STEPHEN"),
+    ("GEORGINA", "GEORGE"), ("BERNADETTE", "BERNARD"), ("LESLEY", "LESLIE"),
+    ("ELLEN", "HELEN"), ("ELEANOR", "HELEN"), ("MARJORIE", "MARGARET"), ("MARY", "MARGARET"),
+    ("KATHLEEN", "CATHERINE"), ("JANET", "JANICE"), ("JEAN", "JOAN"), ("JEAN", "JANE"),
+    ("EDWARD", "EDMUND"), ("HENRY", "HAROLD"), ("MAUREEN", "MAURICE"), ("CAROL", "CAROLINE"),
+])
+def test_different_names_sharing_a_diminutive_stay_different(a: str, b: str) -> None:
+    assert not _nickname_equal(a, b)
+
+
+def test_nickname_table_forms_are_formal_names() -> None:
+    """A nickname's forms are formal names, which map only to themselves: a form that were
+    itself a nickname (KATHERINE → CATHERINE) would hide the equality of the names sharing
+    it (KATE → KATHERINE against CATHERINE), and the table would compare unlike names."""
+    table = nicknames()
+    for nickname, forms in table.items():
+        assert len(set(forms)) == len(forms), nickname
+        for form in forms:
+            assert table.get(form, (form,)) == (form,), (nickname, form)
 
 
 def test_address_abbreviations_expand() -> None:
