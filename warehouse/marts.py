@@ -12,6 +12,7 @@ row about them leaves the provider's own data".
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import product
 
 import pandas as pd
 
@@ -19,6 +20,10 @@ from carelink.codelists import declined_carer_refs
 from linkage.relationships import LAS_CARING_TYPES
 
 WEEKS_PER_YEAR = 52.143
+# Every non-empty combination of the three sources (a carer known to none is not known).
+_SOURCE_COMBINATIONS = [frozenset(c for c, on in zip(("provider", "las", "gp"), flags,
+                                                     strict=True) if on)
+                        for flags in product((True, False), repeat=3) if any(flags)]
 
 
 def _frame(staged: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -67,18 +72,24 @@ def carers_known(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
     """Distinct carers (person keys with a carer role in any source) by the combination of
     sources that know them — the evaluation's central finding was how little these overlap."""
     columns = ["snapshot_date", "in_provider", "in_las", "in_gp", "carers"]
-    if records.empty:
-        return pd.DataFrame(columns=columns)
-    las_carers, _ = las_caring_records(staged)
-    carer_keys = set(records.loc[(records["role"] == "carer")
-                                 | records["source_record_key"].isin(las_carers), "person_key"])
-    mine = records[records["person_key"].isin(carer_keys)]
-    known = mine.groupby("person_key")["source"].agg(lambda s: frozenset(s))
+    counts: dict[frozenset, int] = {}
+    if not records.empty:
+        las_carers, _ = las_caring_records(staged)
+        carer_keys = set(records.loc[(records["role"] == "carer")
+                                     | records["source_record_key"].isin(las_carers),
+                                     "person_key"])
+        mine = records[records["person_key"].isin(carer_keys)]
+        known = mine.groupby("person_key")["source"].agg(lambda s: frozenset(s))
+        counts = {combo: int(n) for combo, n in known.value_counts().items()}
+    # The contract's grain is one row per combination of sources: a combination nobody is
+    # known to is a row with 0 carers, not a missing row.
     rows = []
-    for combo, count in known.value_counts().items():
+    for combo in _SOURCE_COMBINATIONS:
         rows.append({"snapshot_date": extract_date, "in_provider": "provider" in combo,
-                     "in_las": "las" in combo, "in_gp": "gp" in combo, "carers": int(count)})
+                     "in_las": "las" in combo, "in_gp": "gp" in combo,
+                     "carers": counts.get(combo, 0)})
     out = pd.DataFrame(rows, columns=columns)
+    out["carers"] = out["carers"].astype("int64")
     return out.sort_values(["in_provider", "in_las", "in_gp"], ascending=False,
                            ignore_index=True)
 
