@@ -462,11 +462,13 @@ def _stage_file(
             for i in np.flatnonzero(text[column.name].isna().to_numpy()):
                 reasons[i].append(f"empty {column.name}")
 
-    # Duplicate keys among otherwise good rows: the first is kept, later ones held back.
+    # Duplicate keys: the first row with a key is kept, later ones held back (command-line
+    # contract). A first row quarantined for a fault of its own still holds the key: a later
+    # row with it is a duplicate, not a stand-in for the first.
     first_at: dict[str, int] = {}
     keys = text[key].tolist()
     for i, value in enumerate(keys):
-        if reasons[i] or value is None:
+        if value is None:
             continue
         if value in first_at:
             reasons[i].append(f"duplicate {key} (first at row {first_at[value]})")

@@ -483,3 +483,19 @@ def test_reads_a_county_sized_extract_quickly(tmp_path: Path) -> None:
     assert result.rows_staged == 6 * n + 1
     assert_balanced(result)
     assert elapsed < 10, f"took {elapsed:.1f}s"
+
+
+def test_a_later_duplicate_is_quarantined_even_when_the_first_row_is_quarantined(
+        tmp_path: Path) -> None:
+    # command-line.md: "Within a file, the first row with a key is kept and later duplicates
+    # are quarantined." The first row with CR000001 has a bad date (quarantined for it); the
+    # second is still a later duplicate, not a replacement for the first.
+    rows = [dict(CARERS[0], referral_date="31/02/2024"), CARERS[1],
+            dict(CARERS[0], first_name="Robert")]
+    write_delivery(tmp_path, overrides={"carers.csv": rows})
+    result = provider.extract(tmp_path, DAY)
+
+    reasons = {q.row_number: q.reason for q in result.quarantine if q.file == "carers.csv"}
+    assert reasons[1] == "bad date in referral_date"
+    assert reasons[3] == "duplicate carer_ref (first at row 1)"
+    assert list(result.tables["provider_carer"]["carer_ref"]) == ["CR000002"]
