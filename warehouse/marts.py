@@ -52,16 +52,30 @@ def carer_keys_by_ref(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd
     return pd.Series({r: keys.get(f"provider:carer:{r}") for r in refs}, dtype="object")
 
 
+# LAS assessments of a carer in their own right (las-reporting-db.md: "a carer assessed on
+# their own", or the same delegated to the provider): the assessed person is a carer.
+LAS_CARER_ASSESSMENTS = frozenset({"carer assessment", "carer assessment by carers service"})
+
+
 def las_caring_records(staged: dict[str, pd.DataFrame]) -> tuple[set[str], set[str]]:
     """(LAS records of informal carers, LAS records of the people they care for), from LAS's
-    caring relationships: LAS person records carry no role of their own."""
+    caring relationships and its carer assessments: LAS person records carry no role of
+    their own."""
+    carers: set[str] = set()
+    cared_for: set[str] = set()
     rels = _frame(staged, "las_person_relationship")
-    if rels.empty:
-        return set(), set()
-    caring = rels[rels["relationship_type"].astype(str).str.strip().str.lower().isin(
-        LAS_CARING_TYPES)].dropna(subset=["person_id", "related_person_id"])
-    return ({f"las:{int(p)}" for p in caring["related_person_id"]},
-            {f"las:{int(p)}" for p in caring["person_id"]})
+    if not rels.empty:
+        caring = rels[rels["relationship_type"].astype(str).str.strip().str.lower().isin(
+            LAS_CARING_TYPES)].dropna(subset=["person_id", "related_person_id"])
+        carers |= {f"las:{int(p)}" for p in caring["related_person_id"]}
+        cared_for |= {f"las:{int(p)}" for p in caring["person_id"]}
+    assessments = _frame(staged, "las_assessment")
+    if not assessments.empty:
+        assessed = assessments[assessments["assessment_type"].astype(str).str.strip()
+                               .str.lower().isin(LAS_CARER_ASSESSMENTS)
+                               ].dropna(subset=["person_id"])
+        carers |= {f"las:{int(p)}" for p in assessed["person_id"]}
+    return carers, cared_for
 
 
 # --- identification ---------------------------------------------------------------------------

@@ -37,3 +37,27 @@ def test_a_night_with_no_carers_still_reports_every_combination_as_zero() -> Non
     mart = carers_known({}, empty, NIGHT)
     assert len(mart) == 7
     assert mart["carers"].tolist() == [0] * 7
+
+
+def test_a_person_las_assessed_as_a_carer_is_a_carer_known_to_las() -> None:
+    # las-reporting-db.md: `Carer assessment` is "a carer assessed on their own" (and the
+    # delegated `Carer assessment by carers service` the same): the assessed person is a
+    # carer the council knows, whether or not a person_relationship row names them.
+    from tests.support.staged import frame
+
+    staged = {
+        "las_assessment": frame("las_assessment", [
+            {"assessment_id": 1, "person_id": 7, "assessment_type": "Carer assessment"},
+            {"assessment_id": 2, "person_id": 8,
+             "assessment_type": "Carer assessment by carers service"},
+            {"assessment_id": 3, "person_id": 9, "assessment_type": "Care Act assessment"}]),
+    }
+    records = pd.DataFrame({
+        "source_record_key": ["las:7", "las:8", "las:9"],
+        "person_key": ["pk_a", "pk_b", "pk_c"],
+        "role": ["person", "person", "person"],
+        "source": ["las", "las", "las"],
+    })
+    mart = carers_known(staged, records, NIGHT)
+    las_only = mart[~mart["in_provider"] & mart["in_las"] & ~mart["in_gp"]]
+    assert las_only["carers"].tolist() == [2]
