@@ -109,6 +109,19 @@ def practitioner_bias(stars: pd.DataFrame, *, run_id: str) -> tuple[pd.DataFrame
     return per[BIAS_COLUMNS], {"centre": centre, "sd": sd, "tau2": tau2}
 
 
+def _previous_reading_totals(df: pd.DataFrame) -> pd.Series:
+    """Per row, the total of the carer's previous reading: the latest version (as
+    `carer_changes` takes it) of the nearest lower reading number. A reading scored again is
+    not its own previous reading."""
+    latest = (df.dropna(subset=["carer_ref", "reading"])
+              .sort_values(["carer_ref", "reading", "recorded_at"], kind="stable")
+              .drop_duplicates(["carer_ref", "reading"], keep="last"))
+    latest = latest.assign(_previous=latest.groupby("carer_ref")["total_score"].shift(1))
+    lookup = latest.set_index(["carer_ref", "reading"])["_previous"]
+    keys = pd.MultiIndex.from_arrays([df["carer_ref"], df["reading"]])
+    return pd.Series(lookup.reindex(keys).to_numpy(), index=df.index, dtype="float64")
+
+
 def score_flags(stars: pd.DataFrame, key_of: dict[str, str], *, run_id: str,
                 exclude_carers: set[str] | frozenset[str] = frozenset()) -> pd.DataFrame:
     """One row per reading with at least one flag. Readings of carers in `exclude_carers`
@@ -117,7 +130,7 @@ def score_flags(stars: pd.DataFrame, key_of: dict[str, str], *, run_id: str,
     df = _prepare(stars)
     df = df[~df["carer_ref"].isin(exclude_carers)]
     df = df.sort_values(["carer_ref", "reading"])
-    previous = df.groupby("carer_ref")["total_score"].shift(1)
+    previous = _previous_reading_totals(df)
     low, high = SCORE_RANGE
     flags = {
         "retrospective": df["_retrospective"].fillna(False),

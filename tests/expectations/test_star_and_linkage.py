@@ -181,3 +181,26 @@ def test_service_contact_agreement() -> None:
     got = {r.assessment_id: (r.recorded_contact, r.carer_known_to_service, r.agrees)
            for r in table.itertuples()}
     assert got == {1: (True, True, True), 3: (False, True, False)}
+
+
+def test_implausible_jump_is_measured_from_the_previous_reading_not_a_rescore() -> None:
+    # warehouse-contract.md: `implausible_jump` (a rise of 12 or more since the previous
+    # reading). Reading 2 scored twice (15, then 25 two days later): the previous reading of
+    # both versions is reading 1 (10), so the rescore's rise is 15.
+    day = date(2025, 9, 1)
+    rows = [
+        {"star_ref": "A1", "carer_ref": "CR1", "reading": 1, "total_score": 10,
+         "assessment_date": date(2025, 3, 1), "recorded_at": datetime(2025, 3, 1, 10)},
+        {"star_ref": "A2", "carer_ref": "CR1", "reading": 2, "total_score": 15,
+         "assessment_date": day, "recorded_at": datetime(2025, 9, 1, 10)},
+        {"star_ref": "A3", "carer_ref": "CR1", "reading": 2, "total_score": 25,
+         "assessment_date": day, "recorded_at": datetime(2025, 9, 3, 10)},
+        {"star_ref": "A4", "carer_ref": "CR1", "reading": 3, "total_score": 38,
+         "assessment_date": date(2026, 3, 1), "recorded_at": datetime(2026, 3, 1, 10)},
+    ]
+    for r in rows:
+        r["practitioner_ref"] = "P101"
+    flags = star.score_flags(frame(t.PROVIDER_STAR_SCORE, rows), {}, run_id="r")
+    got = dict(zip(flags["star_ref"], flags["flags"], strict=True))
+    # A4: 38 − 25 (reading 2's latest version) = 13
+    assert got == {"A3": "implausible_jump", "A4": "implausible_jump"}
