@@ -98,9 +98,24 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
             last_manifest_sha256=state.get("manifest_sha256"),
         )
     elif source == "las":
+        from carelink.config import default_las_url
         from sources import las
+        from sources.result import SourceExtract
 
         hwm = state.get("high_water_mark")
+        default_file = settings.landing_dir / "las" / "las_reporting.db"
+        if settings.las_url == default_las_url(settings.landing_dir) and not hwm \
+                and not default_file.exists():
+            # No LAS configured and no database at the embedded default, on a warehouse that
+            # has never read LAS: the source is not there (absent), not an outage to retry.
+            # Once LAS has been read, a missing database is an outage again (retried).
+            extract = SourceExtract(
+                "las", extract_date, "absent",
+                message=f"no LAS database configured and none at {default_file} "
+                        "(--las-url or CARELINK_LAS_URL)")
+            extract.save(extract_dir(settings, source, extract_date))
+            log.info("las: %s", extract.message)
+            return extract
         extract = las.extract(
             settings.las_url,
             extract_date,

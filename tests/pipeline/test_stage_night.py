@@ -182,3 +182,22 @@ def test_what_holds_identifiers_outside_the_warehouse_is_owner_only(county, tmp_
              for p in (settings.work_dir, restricted, warehouse_file)}
     assert modes == {settings.work_dir: 0o700, restricted: 0o700, warehouse_file: 0o600}
     assert any(settings.work_dir.rglob("*.parquet"))  # the night's extracts are inside it
+
+
+def test_no_las_database_at_the_embedded_default_is_an_absent_source(tmp_path) -> None:
+    # command-line.md: exit 0 "when every source either loaded or was legitimately absent";
+    # without --las-url or configuration, "embedded defaults under a local data folder".
+    # A landing with provider and GP deliveries but no LAS database at the default place,
+    # on a warehouse that has never read LAS, is a LAS that is not there (not an outage to
+    # retry for a quarter of an hour and then fail the night).
+    from carelink.pipeline import extract_source
+
+    (tmp_path / "landing").mkdir()
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path / "data")},
+                                 landing_dir=tmp_path / "landing")
+    import warehouse
+
+    warehouse.upgrade(settings.warehouse_url)
+    extract = extract_source(settings, "las", date(2026, 11, 22))
+    assert extract.status == "absent"
+    assert "las_reporting.db" in extract.message
