@@ -4,7 +4,9 @@ Each source states caring its own way: the provider's cared-for rows hang off a 
 LAS relates a client (`person_id`) to their informal carer (`related_person_id`), and a GP
 register row names the person its patient cares for. Once records are keys, the three
 statements of one relationship become one row. The end is the earliest evidence of any
-ending, because the first thing that ended the caring ended it.
+ending, because the first thing that ended the caring ended it; but a source that states the
+relationship again from after one of its own ends (a new LAS row, a re-referral's new file)
+says the caring went on, and that end is set aside.
 """
 
 from __future__ import annotations
@@ -109,6 +111,25 @@ def _person_events(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
     return death, residential
 
 
+def _standing_ends(statements: list[dict]) -> list[tuple[date, str]]:
+    """The statement-level ends (a sustainment check's, an LAS end date) that still stand:
+    one is set aside when the same source states the relationship again from after it (an
+    LAS row ended and a new one started, say on a change of relationship type; a carer
+    re-referred under a new carer_ref whose new file repeats the person). The later
+    statement's own end, if any, stands in its place."""
+    out = []
+    for st in statements:
+        for when, reason in st["end"]:
+            if when is None:
+                continue
+            restated = any(o is not st and o["source"] == st["source"]
+                           and o["first_seen"] is not None and o["first_seen"] > when
+                           for o in statements)
+            if not restated:
+                out.append((when, reason))
+    return out
+
+
 def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataFrame:
     """One row per (carer_key, cared_for_key) with sources, first_seen and the ending."""
     key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=True))
@@ -119,16 +140,16 @@ def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) ->
         if not carer or not cared or carer == cared:
             continue
         row = merged.setdefault((carer, cared), {"sources": set(), "first_seen": None,
-                                                 "ends": []})
+                                                 "statements": []})
         row["sources"].add(st["source"])
         if st["first_seen"] and (row["first_seen"] is None
                                  or st["first_seen"] < row["first_seen"]):
             row["first_seen"] = st["first_seen"]
-        row["ends"].extend(st["end"])
+        row["statements"].append(st)
     out = []
     order = {"provider": 0, "las": 1, "gp": 2}
     for (carer, cared), row in merged.items():
-        ends = [e for e in row["ends"] if e[0] is not None]
+        ends = _standing_ends(row["statements"])
         if cared in death:
             ends.append((death[cared], "cared_for_deceased"))
         if carer in death:

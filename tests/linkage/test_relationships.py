@@ -73,3 +73,34 @@ def test_las_end_date_alone_is_ended_in_las() -> None:
     xref = pd.DataFrame({"source_record_key": ["las:10", "las:12"], "person_key": ["G", "H"]})
     rel = caring_relationships(staged, xref)
     assert rel.iloc[0]["end_reason"] == "ended_in_las"
+
+
+def test_a_relationship_restated_after_its_end_is_current_again() -> None:
+    # warehouse-contract.md: ended_on is "null while the relationship is believed current".
+    # LAS records a change of relationship type by ending one row and starting another;
+    # the provider re-refers a carer under a new carer_ref after closure (provider-extract.md)
+    # and "a re-referred carer's new file repeats" the people they care for. The later
+    # statement, begun after the earlier one ended, says the caring goes on.
+    staged = empty_staged()
+    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
+        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Informal carer", "start_date": "2019-05-05",
+         "end_date": "2023-05-31"},
+        {"relationship_id": 2, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Main informal carer", "start_date": "2023-06-01"}])
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": "C1", "referral_date": "2020-01-01"},
+        {"carer_ref": "C2", "referral_date": "2024-02-01"}])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "F1", "carer_ref": "C1"},
+        {"cared_for_ref": "F2", "carer_ref": "C2"}])
+    staged["provider_sustainment_check"] = staged_frame("provider_sustainment_check", [
+        {"check_ref": "S1", "carer_ref": "C1", "check_date": "2022-09-01",
+         "still_caring": "No", "breakdown_reason": "Other"}])
+    keys = {"las:10": "G", "las:12": "H", "provider:carer:C1": "A", "provider:carer:C2": "A",
+            "provider:cared_for:F1": "B", "provider:cared_for:F2": "B"}
+    xref = pd.DataFrame({"source_record_key": list(keys), "person_key": list(keys.values())})
+    rel = caring_relationships(staged, xref).set_index(["carer_key", "cared_for_key"])
+    assert pd.isna(rel.loc[("G", "H"), "ended_on"]) and pd.isna(rel.loc[("G", "H"), "end_reason"])
+    assert pd.isna(rel.loc[("A", "B"), "ended_on"]) and pd.isna(rel.loc[("A", "B"), "end_reason"])
+    assert str(rel.loc[("A", "B"), "first_seen"]) == "2020-01-01"
