@@ -115,7 +115,8 @@ def _standing_ends(statements: list[dict]) -> list[tuple[date, str]]:
     """The statement-level ends (a sustainment check's, an LAS end date) that still stand:
     one is set aside when the same source states the relationship again from after it (an
     LAS row ended and a new one started, say on a change of relationship type; a carer
-    re-referred under a new carer_ref whose new file repeats the person). The later
+    re-referred under a new carer_ref whose new file repeats the person), or, in LAS, when
+    another row for the pair is current (no end_date: "null while current"). The later
     statement's own end, if any, stands in its place."""
     out = []
     for st in statements:
@@ -123,7 +124,9 @@ def _standing_ends(statements: list[dict]) -> list[tuple[date, str]]:
             if when is None:
                 continue
             restated = any(o is not st and o["source"] == st["source"]
-                           and o["first_seen"] is not None and o["first_seen"] > when
+                           and ((o["first_seen"] is not None and o["first_seen"] > when)
+                                # an LAS row with no end_date says "current" in so many words
+                                or (o["source"] == "las" and not o["end"]))
                            for o in statements)
             if not restated:
                 out.append((when, reason))

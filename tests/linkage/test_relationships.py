@@ -104,3 +104,18 @@ def test_a_relationship_restated_after_its_end_is_current_again() -> None:
     assert pd.isna(rel.loc[("G", "H"), "ended_on"]) and pd.isna(rel.loc[("G", "H"), "end_reason"])
     assert pd.isna(rel.loc[("A", "B"), "ended_on"]) and pd.isna(rel.loc[("A", "B"), "end_reason"])
     assert str(rel.loc[("A", "B"), "first_seen"]) == "2020-01-01"
+
+
+def test_an_las_row_still_current_keeps_the_relationship_current() -> None:
+    # las-reporting-db.md: end_date "null while current". Two rows for one pair, the
+    # overlapping second one current: LAS itself says the caring goes on.
+    staged = empty_staged()
+    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
+        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Informal carer", "start_date": "2019-05-05",
+         "end_date": "2023-05-31"},
+        {"relationship_id": 2, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Main informal carer", "start_date": "2021-01-01"}])
+    xref = pd.DataFrame({"source_record_key": ["las:10", "las:12"], "person_key": ["G", "H"]})
+    rel = caring_relationships(staged, xref)
+    assert pd.isna(rel.iloc[0]["ended_on"]) and pd.isna(rel.iloc[0]["end_reason"])
