@@ -177,6 +177,9 @@ LAS_ASSESSMENT_TYPES = frozenset({
     "Care Act assessment", "Review", "Carer assessment", "Combined carer assessment",
     "Carer assessment by carers service",
 })
+# A carer assessed in their own right (on their own, or delegated to the provider): the
+# assessed person is a carer. A combined assessment is recorded on the cared-for person.
+LAS_CARER_ASSESSMENTS = frozenset({"Carer assessment", "Carer assessment by carers service"})
 LAS_SERVICE_CONTACT = frozenset({"Yes", "No", "Referral only", "Declined"})
 LAS_SETTINGS = frozenset({"Community", "Residential care", "Nursing care"})
 LAS_RESIDENTIAL_SETTINGS = frozenset({"Residential care", "Nursing care"})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from carelink.codelists import declined_carer_refs
+from carelink.codelists import LAS_CARER_ASSESSMENTS, declined_carer_refs
 from carelink.identity import nhs_digits
 from expectations import staleness as st
 from expectations import star
@@ -31,7 +31,6 @@ from linkage.records import gp_cared_for_keys
 SOURCE = "cross_source"
 SERVICE_CONTACT_MOSTLY = 0.8  # below this agreement the LAS recording is worth a warning
 RECORDED_CONTACT = frozenset({"Yes"})  # LAS values that say the carer is in touch
-CARER_ASSESSMENTS = frozenset({"Carer assessment", "Carer assessment by carers service"})
 
 
 @dataclass
@@ -159,7 +158,7 @@ def service_contact(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
         key = key_of.get(f"las:{int(r['person_id'])}")
         if key is None:
             continue
-        carer_keys = {key} if r.get("assessment_type") in CARER_ASSESSMENTS else \
+        carer_keys = {key} if r.get("assessment_type") in LAS_CARER_ASSESSMENTS else \
             carers_of.get(key, set())
         if not carer_keys:
             continue

@@ -16,7 +16,7 @@ from itertools import product
 
 import pandas as pd
 
-from carelink.codelists import declined_carer_refs
+from carelink.codelists import LAS_CARER_ASSESSMENTS, declined_carer_refs
 from linkage.relationships import LAS_CARING_TYPES
 
 WEEKS_PER_YEAR = 52.143
@@ -52,11 +52,6 @@ def carer_keys_by_ref(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd
     return pd.Series({r: keys.get(f"provider:carer:{r}") for r in refs}, dtype="object")
 
 
-# LAS assessments of a carer in their own right (las-reporting-db.md: "a carer assessed on
-# their own", or the same delegated to the provider): the assessed person is a carer.
-LAS_CARER_ASSESSMENTS = frozenset({"carer assessment", "carer assessment by carers service"})
-
-
 def las_caring_records(staged: dict[str, pd.DataFrame]) -> tuple[set[str], set[str]]:
     """(LAS records of informal carers, LAS records of the people they care for), from LAS's
     caring relationships and its carer assessments: LAS person records carry no role of
@@ -72,7 +67,7 @@ def las_caring_records(staged: dict[str, pd.DataFrame]) -> tuple[set[str], set[s
     assessments = _frame(staged, "las_assessment")
     if not assessments.empty:
         assessed = assessments[assessments["assessment_type"].astype(str).str.strip()
-                               .str.lower().isin(LAS_CARER_ASSESSMENTS)
+                               .str.lower().isin({a.lower() for a in LAS_CARER_ASSESSMENTS})
                                ].dropna(subset=["person_id"])
         carers |= {f"las:{int(p)}" for p in assessed["person_id"]}
     return carers, cared_for
