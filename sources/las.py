@@ -132,10 +132,12 @@ def extract(
         ) from exc
 
     raw: dict[str, list[dict[str, Any]]] = {}
+    later = 0
     try:
         with engine.connect() as conn:
             for view in LAS_VIEWS:
                 raw[view] = _read_view(conn, view, lower, upper, where)
+                later += _count_later(conn, view, upper)
     except SourceError:
         raise
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DBAPIError) as exc:
@@ -189,6 +191,11 @@ def extract(
         )
     if undated:
         result.message += f"; {undated:,} without a timestamp (read every night)"
+    if later:
+        # Not lost: the night that covers them reads them. Said, because a database stamped
+        # after the night (a copy refreshed since, a clock set wrong) would else look empty.
+        result.message += (f"; {later:,} row{'s' if later != 1 else ''} updated after "
+                           f"{extract_date.isoformat()} left for a later night")
     if result.quarantine:
         result.message += f"; {len(result.quarantine):,} quarantined"
     log.info("las: %s", result.message)
@@ -238,6 +245,14 @@ def _read_view(
            f"ORDER BY {key}, CASE WHEN {wcol} IS NULL THEN 1 ELSE 0 END, {wcol} DESC")
     result = conn.execute(sa.text(sql), params)
     return [dict(m) for m in result.mappings()]
+
+
+def _count_later(conn: sa.Connection, view: str, upper: datetime) -> int:
+    """Rows stamped at or after the end of the night: a later night's to read."""
+    prep = conn.dialect.identifier_preparer
+    wcol = _window_expr(conn, prep.quote(_WINDOW_COLUMN[view]))
+    sql = f"SELECT COUNT(*) FROM {prep.quote(view)} WHERE {wcol} >= :upper"
+    return int(conn.execute(sa.text(sql), {"upper": _bind_ts(conn, upper)}).scalar() or 0)
 
 
 def _check_sqlite_file(las_url: str, where: str) -> None:

@@ -117,6 +117,8 @@ def test_incremental_uses_one_hour_overlap_and_ends_at_the_night(las_db):
     ids = list(result.tables["las_person"]["person_id"])
     assert ids == [2, 3, 6]  # 2 was updated 30 minutes before `since`; 1 is old; 4 is future
     assert "incremental since 2026-11-23T23:10:00 (1h overlap)" in result.message
+    # 4 is stamped after the night: left for the night that covers it, and said so
+    assert "1 row updated after 2026-11-24 left for a later night" in result.message
 
 
 def test_nothing_new_keeps_the_previous_watermark(las_db):
