@@ -31,10 +31,12 @@ def _prepare(stars: pd.DataFrame) -> pd.DataFrame:
     df["reading"] = pd.to_numeric(df["reading"], errors="coerce")
     df["total_score"] = pd.to_numeric(df["total_score"], errors="coerce")
     df["carer_self_rating"] = pd.to_numeric(df["carer_self_rating"], errors="coerce")
-    recorded = pd.to_datetime(df["recorded_at"], errors="coerce").dt.normalize()
+    # The contract's words, read literally: recorded_at (a timestamp) more than 7 days after
+    # assessment_date (a day, so its midnight). A score keyed on the 7th day after the
+    # conversation, at 10:00, is more than 7 days after it.
+    recorded = pd.to_datetime(df["recorded_at"], errors="coerce")
     conversation = pd.to_datetime(df["assessment_date"], errors="coerce")
-    df["_delay_days"] = (recorded - conversation).dt.days
-    df["_retrospective"] = df["_delay_days"] > RETROSPECTIVE_DAYS
+    df["_retrospective"] = (recorded - conversation) > pd.Timedelta(days=RETROSPECTIVE_DAYS)
     return df
 
 

@@ -183,6 +183,18 @@ def test_service_contact_agreement() -> None:
     assert got == {1: (True, True, True), 3: (False, True, False)}
 
 
+def test_retrospective_is_more_than_seven_days_after_the_assessment_date() -> None:
+    """warehouse-contract.md: `retrospective` (recorded_at more than 7 days after
+    assessment_date): keyed 7 days and 10 hours after the conversation's date is; exactly
+    7 days after (midnight) is not."""
+    rows = [{"star_ref": ref, "carer_ref": f"C{ref}", "reading": 1, "total_score": 20,
+             "assessment_date": date(2025, 3, 1), "recorded_at": when,
+             "practitioner_ref": "P101"}
+            for ref, when in (("R1", datetime(2025, 3, 8, 10)), ("R2", datetime(2025, 3, 8)))]
+    flags = star.score_flags(frame(t.PROVIDER_STAR_SCORE, rows), {}, run_id="r")
+    assert dict(zip(flags["star_ref"], flags["flags"], strict=True)) == {"R1": "retrospective"}
+
+
 def test_implausible_jump_is_measured_from_the_previous_reading_not_a_rescore() -> None:
     # warehouse-contract.md: `implausible_jump` (a rise of 12 or more since the previous
     # reading). Reading 2 scored twice (15, then 25 two days later): the previous reading of
