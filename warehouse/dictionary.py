@@ -53,9 +53,9 @@ DESCRIPTIONS = {
                                     "for them. The same rows the quality gate's "
                                     "service-contact agreement counts.",
     "marts.care_packages": "Per cared-for person (someone a carer is recorded, by any "
-                           "source, as caring for: the evaluation's cases) with a community "
-                           "package (residential "
-                           "and nursing settings excluded, as in the evaluation) live at any "
+                           "source, as caring for: the evaluation's cases) with a package "
+                           "in any setting (community, residential or nursing, as the "
+                           "contract words it) live at any "
                            "time in the 365 days to year_ending, the extract date; the latest "
                            "such package's reason and cost (Tables 14-17). "
                            "carer_known_to_service: some carer of theirs has ever had a "

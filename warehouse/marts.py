@@ -219,7 +219,7 @@ def care_packages(staged: dict[str, pd.DataFrame], xref: pd.DataFrame, records: 
     if packages.empty:
         return pd.DataFrame(columns=columns)
     keys = _key_map(xref)
-    packages = packages[packages["setting"] == "Community"].copy()
+    packages = packages.copy()
     packages["cared_for_key"] = [_las_key(keys, p) for p in packages["person_id"]]
     cared_for = set(relationships["cared_for_key"]) if not relationships.empty else set()
     packages = packages.dropna(subset=["cared_for_key", "start_date"])

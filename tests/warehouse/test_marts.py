@@ -78,6 +78,19 @@ def test_care_packages_are_the_cared_for_people_of_known_carers_latest_package_w
     assert pd.isna(mart.loc[0, "includes_contingency"])  # not the earlier package's True
 
 
+def test_care_packages_count_a_package_in_any_setting() -> None:
+    """The contract: "per cared-for person with a package in the year", no setting named;
+    someone whose only package is in a care home has a row."""
+    home = {**_package(4, 12, date(2026, 2, 1), 900.0, None), "setting": "Residential care"}
+    staged = {"las_care_package": frame("las_care_package", [home])}
+    relationships = pd.DataFrame({"carer_key": ["pk_c"], "cared_for_key": ["pk_home"]})
+    mart = care_packages(staged, _xref({"las:12": "pk_home"}),
+                         pd.DataFrame(columns=["source_record_key", "person_key"]),
+                         relationships, NIGHT)
+    assert mart["cared_for_key"].tolist() == ["pk_home"]
+    assert mart.loc[0, "annual_cost"] == round(900.0 * 52.143, 2)
+
+
 def test_service_contact_mart_counts_carer_assessments_as_the_quality_gate_does() -> None:
     # Table 11/12: a carer assessment assesses the carer, so its carer is the assessed
     # person; a Care Act assessment's carers are the people linked as caring for them.
