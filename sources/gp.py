@@ -342,10 +342,21 @@ def _read_register(
         return str(exc)
     records = csv.reader(io.StringIO(text, newline=""))
     try:
-        return _parse_register(records, f, extract_date)
+        parsed = _parse_register(records, f, extract_date)
     except csv.Error as exc:  # a run-away quoted field past the csv module's field limit
         return (f"unreadable CSV after line {records.line_num} ({exc}; an unclosed quote?); "
                 "the practice keeps its previous register")
+    if isinstance(parsed, str):
+        return parsed
+    good, bad, _ = parsed
+    if bad and not good:
+        # Every row bad is the file's fault (a changed date format, a shifted column), not
+        # a register with nobody on it: it must not empty the practice's register.
+        first = bad[0][0]
+        return (f"every one of its {len(bad)} rows would be quarantined (row "
+                f"{first.row_number}: {first.reason}); the practice keeps its previous "
+                "register")
+    return parsed
 
 
 def _parse_register(

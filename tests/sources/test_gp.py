@@ -401,3 +401,20 @@ def test_a_register_not_in_utf8_names_the_line_and_byte(tmp_path):
     reason = next(q.reason for q in result.quarantine if q.file == "D82002_202611.csv")
     assert reason.endswith("not UTF-8 at line 2 (byte 0xE9): ask for the file re-exported "
                            "as UTF-8")
+
+
+def test_a_file_whose_every_row_is_bad_does_not_empty_the_register(tmp_path):
+    """A practice's export changes its date format: every row would be quarantined. That is
+    the file's fault, not a register with nobody on it; the practice keeps its register."""
+    landing = _landing(tmp_path)
+    first = _run(landing)
+    mangled = [r.replace("2021-06-01", "06/01/2021") for r in S1_ROWS]
+    _write(landing / "gp", "D82002_202612.csv", S1_HEADER, mangled)
+    second = _run(landing, seen=first.state["files"], registers=first.state["registers"],
+                  night=date(2026, 12, 2))
+    account = next(f for f in second.files if f.file == "D82002_202612.csv")
+    assert account.status == "rejected"
+    reason = next(q.reason for q in second.quarantine if q.file == "D82002_202612.csv")
+    assert reason.startswith("every one of its 2 rows would be quarantined (row 1: ")
+    assert second.state["registers"]["D82002"] == "D82002_202611.csv"
+    assert "D82002" not in second.state["practices_replaced"]
