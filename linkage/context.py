@@ -179,10 +179,32 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
                 households.setdefault(postcode, set()).add((carer, cared))
     shared = [g for g in households.values() if len({cluster_of[c] for c, _ in g}) > 1]
     rows: dict[str, dict] = {}
+    members: dict[str, list[str]] = {}
+
+    def borrowed(key: str) -> dict:
+        """A nameless mention (a GP row's NHS number alone) compared as the person its
+        cluster already is: the name, and the date of birth and sex, its cluster's named
+        records agree on (nothing when they disagree)."""
+        if not members:
+            for k, c in cluster_of.items():
+                members.setdefault(c, []).append(k)
+        named = [info.loc[k] for k in members.get(cluster_of[key], []) if k != key
+                 and k in info.index and _text(info.at[k, "last_name"])]
+        out: dict = {}
+        for fields in (("first_name", "last_name", "first_name_alt"), ("date_of_birth",),
+                       ("sex",)):
+            values = {tuple(r.get(f) for f in fields) for r in named
+                      if all(_text(r.get(f)) for f in fields[:2 if len(fields) > 1 else 1])}
+            if len(values) == 1:
+                out.update(zip(fields, values.pop(), strict=True))
+        return out
 
     def row(key: str) -> dict:
         if key not in rows:
             r = info.loc[key].to_dict()
+            r["_named"] = bool(_text(r.get("first_name")) or _text(r.get("last_name")))
+            if not r["_named"]:
+                r.update({f: v for f, v in borrowed(key).items() if not _text(r.get(f))})
             dob = r.get("date_of_birth")
             try:
                 r["date_of_birth_d"] = pd.Timestamp(dob).date() if _text(dob) else None
@@ -235,7 +257,7 @@ def _sole_mentions(cared: list[tuple[str, str]], row: Callable[[str], dict]
     out = []
     for _, m in cared:
         r = row(m)
-        if _text(r.get("first_name")) or _text(r.get("last_name")):
+        if r["_named"]:
             continue
         others = set().union(*(c for src, c in people.items() if src != r["_source"]))
         if people[r["_source"]] != {r["_cluster"]} or len(others) != 1 \

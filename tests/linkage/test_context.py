@@ -118,6 +118,29 @@ def test_a_nameless_mention_of_a_carer_of_two_people_is_no_link() -> None:
                          dobs_compatible) == []
 
 
+def test_a_nameless_mention_is_compared_as_the_person_its_cluster_already_is() -> None:
+    """A carer on two practices' registers (moved; the old practice has not removed him):
+    one row names the cared-for person by NHS number alone, which linked it to her LAS
+    record; the other names her with nothing else. Compared as Christine D'Souza, the
+    nameless mention is the named one, though the carer's register names two mentions."""
+    other = "gp:D2:" + valid_nhs(1)
+    nameless = make_record(PATIENT + ":cared_for:1", "gp", "cared_for", first=None,
+                           last=None, dob=None, nhs=valid_nhs(7), postcode="NR1 3QU",
+                           postcode_guessed=True)
+    records = _frame([
+        _carer(PATIENT, "gp"), nameless, _carer(other, "gp"),
+        _cared(other + ":cared_for:1", "gp", "CHRISTINE", "DSOUZA", postcode="NR1 3QU"),
+        make_record("las:5", "las", "client", first="Christine", last="D'Souza",
+                    dob="1938-04-01", nhs=valid_nhs(7), postcode="NR4 4AA", sex="F"),
+    ])
+    cluster = {k: k for k in records["source_record_key"]}
+    cluster[other] = PATIENT
+    cluster["las:5"] = PATIENT + ":cared_for:1"  # the model linked them by NHS number
+    links = context_links(records, cluster, caring_mentions(records), dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             other + ":cared_for:1")]
+
+
 def test_no_link_when_the_carers_are_not_linked() -> None:
     records = _county()
     records.loc[records["source_record_key"] == PATIENT, "postcode"] = "IP1 1AA"
