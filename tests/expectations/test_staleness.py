@@ -104,10 +104,8 @@ EXPECTED = {  # carer_key: (is_stale, reasons, evidence_date, review_overdue, la
 }
 
 
-@pytest.fixture(scope="module")
-def night(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("night")
-    staged, xref, rel = _world()
+def _linkage_outputs(root, xref: pd.DataFrame, rel: pd.DataFrame):
+    """The linkage stage's parquet outputs the cross-source checks read."""
     linkage = root / "linkage"
     linkage.mkdir()
     xref.to_parquet(linkage / "person_xref.parquet")
@@ -115,6 +113,14 @@ def night(tmp_path_factory: pytest.TempPathFactory):
     records = xref.assign(role="carer", source=xref["source_record_key"].str.split(":").str[0])
     records[["source_record_key", "person_key", "role", "source"]].to_parquet(
         linkage / "records.parquet")
+    return linkage
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("night")
+    staged, xref, rel = _world()
+    linkage = _linkage_outputs(root, xref, rel)
     checks = check_night(staged, linkage, extract_date=NIGHT, run_id="run1",
                          stale_share_threshold=0.3, out_dir=root / "checks",
                          restricted_dir=root / "restricted", docs_dir=root / "docs")
@@ -203,13 +209,7 @@ def test_a_carer_death_on_record_is_not_caring_ended(tmp_path) -> None:
         ("KM", "KM1", "las", date(2026, 3, 1), "carer_deceased", date(2020, 1, 1)),
         ("KN", "KN1", "provider", date(2026, 3, 1), "carer_deceased", date(2020, 1, 1)),
     ], columns=rel.columns)], ignore_index=True)
-    linkage = tmp_path / "linkage"
-    linkage.mkdir()
-    xref.to_parquet(linkage / "person_xref.parquet")
-    rel.to_parquet(linkage / "caring_relationship.parquet")
-    records = xref.assign(role="carer", source=xref["source_record_key"].str.split(":").str[0])
-    records[["source_record_key", "person_key", "role", "source"]].to_parquet(
-        linkage / "records.parquet")
+    linkage = _linkage_outputs(tmp_path, xref, rel)
     check_night(staged, linkage, extract_date=NIGHT, run_id="run1",
                 stale_share_threshold=0.3, out_dir=tmp_path / "checks",
                 restricted_dir=tmp_path / "restricted", docs_dir=tmp_path / "docs")

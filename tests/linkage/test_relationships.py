@@ -75,6 +75,17 @@ def test_las_end_date_alone_is_ended_in_las() -> None:
     assert rel.iloc[0]["end_reason"] == "ended_in_las"
 
 
+def _ended_then_restated(second_start: str) -> pd.DataFrame:
+    """LAS relates client 12 to carer 10 twice: a row ended on 2023-05-31, then a current
+    one (no end date) from `second_start`."""
+    return staged_frame("las_person_relationship", [
+        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Informal carer", "start_date": "2019-05-05",
+         "end_date": "2023-05-31"},
+        {"relationship_id": 2, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Main informal carer", "start_date": second_start}])
+
+
 def test_a_relationship_restated_after_its_end_is_current_again() -> None:
     # warehouse-contract.md: ended_on is "null while the relationship is believed current".
     # LAS records a change of relationship type by ending one row and starting another;
@@ -82,12 +93,7 @@ def test_a_relationship_restated_after_its_end_is_current_again() -> None:
     # and "a re-referred carer's new file repeats" the people they care for. The later
     # statement, begun after the earlier one ended, says the caring goes on.
     staged = empty_staged()
-    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
-        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
-         "relationship_type": "Informal carer", "start_date": "2019-05-05",
-         "end_date": "2023-05-31"},
-        {"relationship_id": 2, "person_id": 12, "related_person_id": 10,
-         "relationship_type": "Main informal carer", "start_date": "2023-06-01"}])
+    staged["las_person_relationship"] = _ended_then_restated("2023-06-01")
     staged["provider_carer"] = staged_frame("provider_carer", [
         {"carer_ref": "C1", "referral_date": "2020-01-01"},
         {"carer_ref": "C2", "referral_date": "2024-02-01"}])
@@ -110,12 +116,7 @@ def test_an_las_row_still_current_keeps_the_relationship_current() -> None:
     # las-reporting-db.md: end_date "null while current". Two rows for one pair, the
     # overlapping second one current: LAS itself says the caring goes on.
     staged = empty_staged()
-    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
-        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
-         "relationship_type": "Informal carer", "start_date": "2019-05-05",
-         "end_date": "2023-05-31"},
-        {"relationship_id": 2, "person_id": 12, "related_person_id": 10,
-         "relationship_type": "Main informal carer", "start_date": "2021-01-01"}])
+    staged["las_person_relationship"] = _ended_then_restated("2021-01-01")
     xref = pd.DataFrame({"source_record_key": ["las:10", "las:12"], "person_key": ["G", "H"]})
     rel = caring_relationships(staged, xref)
     assert pd.isna(rel.iloc[0]["ended_on"]) and pd.isna(rel.iloc[0]["end_reason"])
