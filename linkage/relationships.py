@@ -111,17 +111,25 @@ def _person_events(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
     return death, residential
 
 
+DEATHS = frozenset({"cared_for_deceased", "carer_deceased"})
+
+
 def _standing_ends(statements: list[dict]) -> list[tuple[date, str]]:
     """The statement-level ends (a sustainment check's, an LAS end date) that still stand:
     one is set aside when the same source states the relationship again from after it (an
     LAS row ended and a new one started, say on a change of relationship type; a carer
     re-referred under a new carer_ref whose new file repeats the person), or, in LAS, when
     another row for the pair is current (no end_date: "null while current"). The later
-    statement's own end, if any, stands in its place."""
+    statement's own end, if any, stands in its place. A death is never set aside."""
     out = []
     for st in statements:
         for when, reason in st["end"]:
             if when is None:
+                continue
+            if reason in DEATHS:
+                # a sustainment check saying someone died: no later file undoes a death (a
+                # re-referral that repeats the person is a copied list, or bereavement)
+                out.append((when, reason))
                 continue
             restated = any(o is not st and o["source"] == st["source"]
                            and ((o["first_seen"] is not None and o["first_seen"] > when)

@@ -112,6 +112,27 @@ def test_a_relationship_restated_after_its_end_is_current_again() -> None:
     assert str(rel.loc[("A", "B"), "first_seen"]) == "2020-01-01"
 
 
+def test_a_death_stands_though_a_later_file_repeats_the_person() -> None:
+    """A sustainment check says the cared-for person died; the carer's re-referral file
+    repeats them (a copied list, or support in bereavement): the death still ends it."""
+    staged = empty_staged()
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": "C1", "referral_date": "2023-11-19"},
+        {"carer_ref": "C2", "referral_date": "2026-06-09"}])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "F1", "carer_ref": "C1"},
+        {"cared_for_ref": "F2", "carer_ref": "C2"}])
+    staged["provider_sustainment_check"] = staged_frame("provider_sustainment_check", [
+        {"check_ref": "S1", "carer_ref": "C1", "check_date": "2024-06-26",
+         "still_caring": "No", "breakdown_reason": "Death of the cared-for person"}])
+    keys = {"provider:carer:C1": "A", "provider:carer:C2": "A",
+            "provider:cared_for:F1": "B", "provider:cared_for:F2": "B"}
+    xref = pd.DataFrame({"source_record_key": list(keys), "person_key": list(keys.values())})
+    rel = caring_relationships(staged, xref).set_index(["carer_key", "cared_for_key"])
+    assert str(rel.loc[("A", "B"), "ended_on"]) == "2024-06-26"
+    assert rel.loc[("A", "B"), "end_reason"] == "cared_for_deceased"
+
+
 def test_an_las_row_still_current_keeps_the_relationship_current() -> None:
     # las-reporting-db.md: end_date "null while current". Two rows for one pair, the
     # overlapping second one current: LAS itself says the caring goes on.
