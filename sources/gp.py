@@ -51,7 +51,9 @@ __all__ = ["EMIS_COLUMNS", "FILE_NAME", "SYSTMONE_COLUMNS", "extract"]
 log = logging.getLogger(__name__)
 
 SOURCE = "gp"
-FILE_NAME = re.compile(r"^(?P<ods>[A-Z][0-9]{5})_(?P<year>[0-9]{4})(?P<month>0[1-9]|1[0-2])\.csv$")
+# `.CSV` too: Windows upload tools often write the extension in capitals.
+FILE_NAME = re.compile(
+    r"^(?P<ods>[A-Z][0-9]{5})_(?P<year>[0-9]{4})(?P<month>0[1-9]|1[0-2])\.(?i:csv)$")
 
 EMIS_COLUMNS = (
     "NHS Number", "Title", "First Name", "Surname", "Date of Birth", "Sex", "Postcode",

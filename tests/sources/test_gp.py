@@ -418,3 +418,12 @@ def test_a_file_whose_every_row_is_bad_does_not_empty_the_register(tmp_path):
     assert reason.startswith("every one of its 2 rows would be quarantined (row 1: ")
     assert second.state["registers"]["D82002"] == "D82002_202611.csv"
     assert "D82002" not in second.state["practices_replaced"]
+
+
+def test_an_upper_case_extension_is_the_same_file_name(tmp_path):
+    """`D82002_202611.CSV`, as Windows upload tools write it, is that practice's register."""
+    landing = tmp_path / "landing"
+    _write(landing / "gp", "D82002_202611.CSV", S1_HEADER, S1_ROWS)
+    result = _run(landing)
+    assert result.state["practices_replaced"] == ["D82002"]
+    assert not result.quarantine
