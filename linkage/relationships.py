@@ -6,21 +6,23 @@ register row names the person its patient cares for. Once records are keys, the 
 statements of one relationship become one row. The end is the earliest evidence of any
 ending, because the first thing that ended the caring ended it; but a source that states the
 relationship again from after one of its own ends (a new LAS row, a re-referral's new file)
-says the caring went on, and that end is set aside.
+says the caring went on, and that end is set aside. A care-home stay ends it only when it is
+a move for good (still open, or lasting until the death), not a respite stay.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 
+from carelink.codelists import LAS_RESIDENTIAL_SETTINGS
 from carelink.identity import nhs_digits
 from linkage.records import gp_cared_for, gp_cared_for_keys, iso_date
 
 COLUMNS = ["carer_key", "cared_for_key", "sources", "first_seen", "ended_on", "end_reason"]
 LAS_CARING_TYPES = {"informal carer", "main informal carer"}
-INSTITUTIONAL_SETTINGS = {"residential care", "nursing care"}
+INSTITUTIONAL_SETTINGS = {s.lower() for s in LAS_RESIDENTIAL_SETTINGS}
 
 
 def _frame(staged: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
@@ -104,11 +106,41 @@ def _person_events(staged: dict[str, pd.DataFrame], key_of: dict[str, str]
         earliest(death, f"provider:cared_for:{r['cared_for_ref']}", _d(r.get("date_of_death")))
     for r in _rows(_frame(staged, "las_person")):
         earliest(death, f"las:{int(r['person_id'])}", _d(r.get("date_of_death")))
+    stays: dict[str, list[tuple[date, date | None]]] = {}
     for r in _rows(_frame(staged, "las_care_package")):
+        key = key_of.get(f"las:{int(r['person_id'])}") if r.get("person_id") is not None \
+            else None
+        start = _d(r.get("start_date"))
         if (str(r.get("setting") or "").strip().lower() in INSTITUTIONAL_SETTINGS
-                and r.get("person_id") is not None):
-            earliest(residential, f"las:{int(r['person_id'])}", _d(r.get("start_date")))
+                and key and start):
+            stays.setdefault(key, []).append((start, _d(r.get("end_date"))))
+    for key, packages in stays.items():
+        moved = _moved_into_care(sorted(packages), death.get(key))
+        if moved:
+            residential[key] = moved
     return death, residential
+
+
+# A package ended this close to the next one's start (or to the death) is one stay.
+STAY_GAP = timedelta(days=14)
+
+
+def _moved_into_care(packages: list[tuple[date, date | None]], died: date | None
+                     ) -> date | None:
+    """When the person moved into residential or nursing care for good: the start of the
+    first stay that is still open or lasted until their death, its contiguous packages
+    (residential, then nursing) counted from the first. A stay that ended with the person
+    alive (respite, a spell before going home) is not a move: "a move into permanent
+    residential or nursing care" is what ends the home caring (las-reporting-db.md)."""
+    stay_start: date | None = None
+    previous_end: date | None = None
+    for start, end in packages:
+        if stay_start is None or previous_end is None or start > previous_end + STAY_GAP:
+            stay_start = start
+        if end is None or (died is not None and died <= end + STAY_GAP):
+            return stay_start
+        previous_end = end if previous_end is None or end > previous_end else previous_end
+    return None
 
 
 DEATHS = frozenset({"cared_for_deceased", "carer_deceased"})

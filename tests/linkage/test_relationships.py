@@ -141,3 +141,36 @@ def test_an_las_row_still_current_keeps_the_relationship_current() -> None:
     xref = pd.DataFrame({"source_record_key": ["las:10", "las:12"], "person_key": ["G", "H"]})
     rel = caring_relationships(staged, xref)
     assert pd.isna(rel.iloc[0]["ended_on"]) and pd.isna(rel.iloc[0]["end_reason"])
+
+
+def test_a_respite_stay_is_not_a_move_into_care() -> None:
+    """las-reporting-db.md: a move into *permanent* residential or nursing care ends the
+    home caring. A fortnight's respite in a care home, ended with the person alive, does not;
+    a stay that lasted until the death, or is still open, does, from the day it began (a
+    residential stay followed at once by nursing care is one stay)."""
+    staged = empty_staged()
+    staged["las_person"] = staged_frame("las_person", [
+        {"person_id": 10}, {"person_id": 12}, {"person_id": 20},
+        {"person_id": 22, "date_of_death": "2025-03-01"}, {"person_id": 30},
+        {"person_id": 32}])
+    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
+        {"relationship_id": n, "person_id": client, "related_person_id": carer,
+         "relationship_type": "Informal carer", "start_date": "2018-01-01"}
+        for n, (client, carer) in enumerate(((12, 10), (22, 20), (32, 30)), start=1)])
+    staged["las_care_package"] = staged_frame("las_care_package", [
+        {"package_id": 1, "person_id": 12, "setting": "Residential care",
+         "start_date": "2024-06-01", "end_date": "2024-06-15"},          # respite, home again
+        {"package_id": 2, "person_id": 22, "setting": "Residential care",
+         "start_date": "2024-10-01", "end_date": "2025-03-01"},          # until the death
+        {"package_id": 3, "person_id": 32, "setting": "Residential care",
+         "start_date": "2024-01-10", "end_date": "2024-05-01"},
+        {"package_id": 4, "person_id": 32, "setting": "Nursing care",
+         "start_date": "2024-05-02"}])                                   # one stay, still open
+    keys = {f"las:{p}": f"P{p}" for p in (10, 12, 20, 22, 30, 32)}
+    xref = pd.DataFrame({"source_record_key": list(keys), "person_key": list(keys.values())})
+    rel = caring_relationships(staged, xref).set_index(["carer_key", "cared_for_key"])
+    assert pd.isna(rel.loc[("P10", "P12"), "ended_on"])
+    assert (str(rel.loc[("P20", "P22"), "ended_on"]),
+            rel.loc[("P20", "P22"), "end_reason"]) == ("2024-10-01", "residential_care")
+    assert (str(rel.loc[("P30", "P32"), "ended_on"]),
+            rel.loc[("P30", "P32"), "end_reason"]) == ("2024-01-10", "residential_care")
