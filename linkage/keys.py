@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -94,6 +96,63 @@ def assign_keys(clusters: pd.DataFrame, previous_xref: pd.DataFrame | None, *,
     })
     history = pd.DataFrame(history_rows, columns=["retired_key", "surviving_key", "run_id"])
     return KeyAssignment(xref.reset_index(drop=True), history, len(unkeyed), len(history))
+
+
+# A GP record's key names its practice (contract: `gp:<practice_ods>:<nhs>`, a cared-for
+# mention `…:cared_for:<k>`), so a patient who moves practice arrives under a new key.
+_GP_PATIENT = re.compile(r"^gp:[^:]+:(\d{10})$")
+_GP_MENTION = re.compile(r"^gp:[^:]+:(\d{10}):cared_for:\d+$")
+
+
+def _gp_alias(record_key: str) -> tuple[str, str] | None:
+    if m := _GP_PATIENT.match(record_key):
+        return "patient", m[1]
+    if m := _GP_MENTION.match(record_key):
+        return "mention", m[1]
+    return None
+
+
+def moved_gp_keys(carried: pd.DataFrame | None, tonight: Iterable[str]
+                  ) -> pd.DataFrame | None:
+    """`carried` plus, for a GP record new tonight whose patient's NHS number was on another
+    practice's register under a key no record present tonight carries, that key: the patient
+    moved practice (the old register dropped them, the new one lists them) and stays the
+    person they were. A cared-for mention goes with it when the patient names one person at
+    each practice; a patient naming several keeps them apart (rows may be in another order).
+    """
+    if carried is None or not len(carried):
+        return carried
+    present = set(tonight)
+    known = set(carried["source_record_key"])
+    in_use = set(carried.loc[carried["source_record_key"].isin(present), "person_key"])
+    gone: dict[tuple[str, str], set[str]] = {}
+    mentions_gone: dict[str, int] = {}
+    for record, key in zip(carried["source_record_key"], carried["person_key"], strict=True):
+        alias = _gp_alias(str(record)) if record not in present else None
+        if alias is None:
+            continue
+        if alias[0] == "mention":
+            mentions_gone[alias[1]] = mentions_gone.get(alias[1], 0) + 1
+        if key not in in_use:
+            gone.setdefault(alias, set()).add(key)
+    arrived = [(r, a) for r in sorted(present - known) if (a := _gp_alias(r)) is not None]
+    mentions_new: dict[str, int] = {}
+    for _, alias in arrived:
+        if alias[0] == "mention":
+            mentions_new[alias[1]] = mentions_new.get(alias[1], 0) + 1
+    rows = []
+    for record, alias in arrived:
+        keys = gone.get(alias, set())
+        if len(keys) != 1:
+            continue  # none, or two people's keys: no guess
+        if alias[0] == "mention" and not (mentions_gone.get(alias[1]) == 1
+                                          and mentions_new.get(alias[1]) == 1):
+            continue
+        rows.append({"source_record_key": record, "person_key": next(iter(keys))})
+    if not rows:
+        return carried
+    return pd.concat([carried[["source_record_key", "person_key"]], pd.DataFrame(rows)],
+                     ignore_index=True)
 
 
 DORMANT_COLUMNS = ["source_record_key", "person_key", "since"]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from linkage.clusters import cluster_staged
 from linkage.ig_report import IgReportInputs, write_ig_report
-from linkage.keys import assign_keys, carried_keys, dormant_keys
+from linkage.keys import assign_keys, carried_keys, dormant_keys, moved_gp_keys
 from linkage.model import current_model, load_model, model_threshold, train_model
 from linkage.records import person_records
 from linkage.relationships import caring_relationships
@@ -96,6 +96,7 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     prev_xref = (previous or {}).get("person_xref")
     prev_dormant = (previous or {}).get("person_key_dormant")
     carried = carried_keys(prev_xref, prev_dormant, (previous or {}).get("person_key_history"))
+    carried = moved_gp_keys(carried, result.clusters["source_record_key"])
     keys = assign_keys(result.clusters, carried, secret=secret, run_id=run_id,
                        issued_on=extract_date.isoformat())
     dormant = dormant_keys(prev_xref, prev_dormant, keys.xref, extract_date)

@@ -118,3 +118,32 @@ def test_an_absent_record_whose_key_was_retired_comes_back_to_the_survivor() -> 
     n4 = _night({"y1": "1"}, n3, "r4", "2026-11-25")  # y1 alone comes back
     assert key["y1"] == retired and survivor == key["x"]
     assert n4[0].person_key.tolist() == [survivor]
+
+
+def test_a_patient_who_moves_practice_keeps_their_key() -> None:
+    """The old practice's register drops the patient and a new one lists them: their GP
+    record arrives under a new key (the practice is in it), and is the person it was. The
+    cared-for mention goes with it when one person is named at each practice."""
+    from linkage.keys import moved_gp_keys
+
+    nhs, other = "9434765919", "4010232137"
+    night1 = _assign({f"gp:A1:{nhs}": "1", f"gp:A1:{nhs}:cared_for:1": "2",
+                      f"gp:A1:{other}": "3", f"gp:A1:{other}:cared_for:1": "4",
+                      f"gp:A1:{other}:cared_for:2": "5"})
+    before = dict(zip(night1.xref.source_record_key, night1.xref.person_key, strict=True))
+    tonight = {f"gp:B2:{nhs}": "1", f"gp:B2:{nhs}:cared_for:1": "2",
+               f"gp:B2:{other}": "3", f"gp:B2:{other}:cared_for:1": "4",
+               f"gp:B2:{other}:cared_for:2": "5"}
+    carried = moved_gp_keys(night1.xref, tonight)
+    night2 = _assign(tonight, carried, run="r2", day="2026-11-25")
+    after = dict(zip(night2.xref.source_record_key, night2.xref.person_key, strict=True))
+    assert after[f"gp:B2:{nhs}"] == before[f"gp:A1:{nhs}"]
+    assert after[f"gp:B2:{nhs}:cared_for:1"] == before[f"gp:A1:{nhs}:cared_for:1"]
+    assert after[f"gp:B2:{other}"] == before[f"gp:A1:{other}"]
+    # two people named: which is which is not guessed from the row order
+    assert after[f"gp:B2:{other}:cared_for:1"] not in before.values()
+    assert night2.keys_new == 2 and night2.history.empty
+    # a key still carried tonight (the old practice still lists them) is not borrowed
+    both = {**tonight, f"gp:A1:{nhs}": "9"}
+    kept = moved_gp_keys(night1.xref, both)
+    assert f"gp:B2:{nhs}" not in set(kept["source_record_key"])
