@@ -35,7 +35,7 @@ def dim_person(staged: dict[str, pd.DataFrame], records: pd.DataFrame,
                "in_provider", "in_las", "in_gp", "deceased"]
     if records.empty:
         return pd.DataFrame(columns=columns)
-    declined = _declined_refs(staged)
+    declined = _declined_refs(staged, records)
     attrs: dict[str, dict] = {}
 
     def take(key: str | None, dob, sex, district, died) -> None:
@@ -113,7 +113,7 @@ def build_dimensional(staged: dict[str, pd.DataFrame], linkage: dict[str, pd.Dat
     records = linkage.get("records", pd.DataFrame(
         columns=["source_record_key", "person_key", "role", "source"]))
     keys = _key_map(xref)
-    declined = _declined_refs(staged)
+    declined = _declined_refs(staged, xref)
     out: dict[str, pd.DataFrame] = {
         "marts.dim_date": dim_date(),
         "marts.dim_person": dim_person(staged, records, extract_date),

@@ -37,8 +37,18 @@ def _key_map(xref: pd.DataFrame) -> dict[str, str]:
     return dict(zip(xref["source_record_key"], xref["person_key"], strict=False))
 
 
-def _declined_refs(staged: dict[str, pd.DataFrame]) -> set[str]:
-    return declined_carer_refs(_frame(staged, "provider_carer"))
+def _declined_refs(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> set[str]:
+    """Carer files whose person-level rows stay out of the marts: every file that declined
+    sharing, and every other file of the same carer (an older file of a re-referred carer,
+    marked Agreed): the carer's refusal is about them, not about one file."""
+    carers = _frame(staged, "provider_carer")
+    refs = declined_carer_refs(carers)
+    if not refs or xref.empty:
+        return refs
+    keys = _key_map(xref)
+    people = {keys.get(f"provider:carer:{r}") for r in refs} - {None}
+    return refs | {str(r) for r in carers["carer_ref"]
+                   if keys.get(f"provider:carer:{r}") in people}
 
 
 def carer_keys_by_ref(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.Series:
@@ -47,7 +57,7 @@ def carer_keys_by_ref(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd
     carers = _frame(staged, "provider_carer")
     if carers.empty:
         return pd.Series(dtype="object")
-    declined = _declined_refs(staged)
+    declined = _declined_refs(staged, xref)
     refs = [r for r in carers["carer_ref"] if r not in declined]
     return pd.Series({r: keys.get(f"provider:carer:{r}") for r in refs}, dtype="object")
 
@@ -288,13 +298,15 @@ def build_marts(staged: dict[str, pd.DataFrame], linkage: dict[str, pd.DataFrame
     if "service_contact" in checks:  # Table 11: the rows the quality gate's agreement counts
         marts["marts.service_contact_in_las"] = checks["service_contact"]
     if "marts.star_score_flags" in marts:
-        marts["marts.star_score_flags"] = _without_declined(staged, marts["marts.star_score_flags"])
+        marts["marts.star_score_flags"] = _without_declined(staged, xref,
+                                                            marts["marts.star_score_flags"])
     return marts
 
 
-def _without_declined(staged: dict[str, pd.DataFrame], flags: pd.DataFrame) -> pd.DataFrame:
+def _without_declined(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
+                      flags: pd.DataFrame) -> pd.DataFrame:
     """Record-level Star flags are person-level rows: none for carers who declined sharing."""
-    declined = _declined_refs(staged)
+    declined = _declined_refs(staged, xref)
     stars = _frame(staged, "provider_star_score")
     if not declined or stars.empty or flags.empty:
         return flags

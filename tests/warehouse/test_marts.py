@@ -43,6 +43,25 @@ def test_star_change_keeps_the_re_referred_carers_latest_file() -> None:
     assert (row["reading_1"], row["reading_2"], row["change_1_2"]) == (22, 30, 8)
 
 
+def test_a_carer_who_declined_on_a_new_file_has_no_rows_from_an_older_one() -> None:
+    """The refusal is the carer's, not one file's: a re-referred carer whose new file says
+    Declined leaves no person-level row from their older, Agreed file either."""
+    staged = {
+        "provider_carer": frame("provider_carer", [
+            {"carer_ref": "CR100", "information_sharing": "Agreed"},
+            {"carer_ref": "CR900", "information_sharing": "Declined"},
+            {"carer_ref": "CR500", "information_sharing": "Agreed"}]),
+        "provider_star_score": frame("provider_star_score", [
+            _star("S1", "CR100", 1, date(2023, 4, 20), 20),
+            _star("S2", "CR100", 2, date(2023, 10, 20), 26),
+            _star("S3", "CR500", 1, date(2023, 4, 20), 20),
+            _star("S4", "CR500", 2, date(2023, 10, 20), 25)]),
+    }
+    xref = _xref({"provider:carer:CR100": "pk_a", "provider:carer:CR900": "pk_a",
+                  "provider:carer:CR500": "pk_b"})
+    assert star_change(staged, xref)["carer_key"].tolist() == ["pk_b"]
+
+
 def test_a_reading_scored_again_counts_as_its_latest_version_in_both_places() -> None:
     staged = {
         "provider_carer": frame("provider_carer", [
