@@ -188,11 +188,14 @@ def constrained_clusters(keys: list[str], edges: pd.DataFrame, info: pd.DataFram
     it can sit between two people who may not be joined (a mother and daughter of one name
     and address): it goes with the side its strongest link reaches. When its best link to
     the side it did not join is within AMBIGUITY_MARGIN of its best link to the side it did,
-    the scores cannot tell which person it is, and it is left on its own instead.
+    the scores cannot tell which person it is, and it is left on its own instead. A side
+    holding a record a source says is someone else (a cared-for mention's own carer) is no
+    rival: the record cannot be that person. An NHS number no other record holds pins the
+    record to nobody, so it counts as no NHS number here.
     """
     cannot = cannot or {}
     cluster = _greedy_union(keys, edges, info, forced, cannot)
-    detached = _ambiguous_records(keys, edges, info, forced, cluster)
+    detached = _ambiguous_records(keys, edges, info, forced, cluster, cannot)
     if detached:
         keep = ~(edges["unique_id_l"].isin(detached) | edges["unique_id_r"].isin(detached))
         cluster = _greedy_union(keys, edges[keep], info, forced, cannot)
@@ -229,10 +232,17 @@ def _greedy_union(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
 
 
 def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
-                       forced: list[tuple[str, str]], cluster: dict[str, str]) -> set[str]:
-    """Records without a date of birth or NHS number whose links reach two clusters about
-    equally well (see `constrained_clusters`)."""
+                       forced: list[tuple[str, str]], cluster: dict[str, str],
+                       cannot: dict[str, set[str]] | None = None) -> set[str]:
+    """Records without a date of birth or a shared NHS number whose links reach two
+    clusters they may join about equally well (see `constrained_clusters`)."""
+    cannot = cannot or {}
     pinned = {k for pair in forced for k in pair}
+    nhs = info["nhs_number"].where(info["nhs_number"].map(lambda v: isinstance(v, str)))
+    shared_nhs = set(nhs[nhs.duplicated(keep=False) & nhs.notna()].index)
+    members: dict[str, set[str]] = {}
+    for k, c in cluster.items():
+        members.setdefault(c, set()).add(k)
     best: dict[str, dict[str, float]] = {}
     for a, b, w in zip(edges["unique_id_l"], edges["unique_id_r"], edges["match_weight"],
                        strict=True):
@@ -244,10 +254,12 @@ def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
     out = set()
     for k, per in best.items():
         if k in pinned or len(per) < 2 or _as_date(info.loc[k, "date_of_birth"]) is not None \
-                or isinstance(info.loc[k, "nhs_number"], str):
+                or k in shared_nhs:
             continue
         own = per.get(cluster[k])
-        other = max((w for c, w in per.items() if c != cluster[k]), default=None)
+        barred = cannot.get(k, set())
+        other = max((w for c, w in per.items()
+                     if c != cluster[k] and not barred & members[c]), default=None)
         if own is None or (other is not None and own - other < AMBIGUITY_MARGIN):
             out.add(k)
     return out

@@ -157,3 +157,42 @@ def test_shared_nhs_number_cannot_bridge_dates_years_apart() -> None:
         dobs = set(records.set_index("source_record_key").loc[members, "date_of_birth"]
                    .dropna())
         assert len(dobs) <= 1, members
+
+
+def test_no_dob_mention_is_not_ambiguous_with_its_own_carer() -> None:
+    """Timothy Turner (no date of birth) on the file of his father Timothy Turner: the file
+    says the two are different people, so the father is no rival and the son's LAS record
+    is the only person the mention can be."""
+    from linkage.clusters import constrained_clusters
+
+    info = _info([("provider:carer:C1", None, None), ("gp:D1:" + valid_nhs(3), "1968-02-01",
+                   valid_nhs(3)), ("las:2", "2005-10-12", valid_nhs(4)),
+                  ("provider:cared_for:F1", None, None)])
+    edges = _edges([("provider:carer:C1", "gp:D1:" + valid_nhs(3), 15.0),
+                    ("provider:cared_for:F1", "provider:carer:C1", 11.1),
+                    ("gp:D1:" + valid_nhs(3), "provider:cared_for:F1", 11.1),
+                    ("las:2", "provider:cared_for:F1", 11.1)])
+    cannot = {"provider:carer:C1": {"provider:cared_for:F1"},
+              "provider:cared_for:F1": {"provider:carer:C1"}}
+    cluster = constrained_clusters(sorted(info.index), edges, info, [], cannot)
+    assert cluster["provider:cared_for:F1"] == cluster["las:2"]
+    assert cluster["provider:carer:C1"] != cluster["las:2"]
+
+
+def test_an_nhs_number_no_other_record_holds_does_not_settle_a_jr_sr_choice() -> None:
+    """Peter Wright senior (no date of birth) and his son Peter (born 1983): a `Peter Wrght`
+    with no date of birth and an NHS number nobody else records fits both about equally, and
+    joins neither."""
+    from linkage.clusters import constrained_clusters
+
+    info = _info([("provider:carer:C1", None, None), ("provider:carer:C2", "1959-03-11", None),
+                  ("provider:cared_for:F1", "1983-10-16", None),
+                  ("provider:cared_for:F2", None, valid_nhs(5))])
+    edges = _edges([("provider:carer:C1", "provider:carer:C2", 21.0),
+                    ("provider:cared_for:F2", "provider:carer:C1", 9.9),
+                    ("provider:cared_for:F2", "provider:carer:C2", 9.9),
+                    ("provider:cared_for:F1", "provider:cared_for:F2", 8.2)])
+    cluster = constrained_clusters(sorted(info.index), edges, info, [])
+    assert cluster["provider:carer:C1"] == cluster["provider:carer:C2"]
+    assert cluster["provider:cared_for:F2"] not in (cluster["provider:carer:C1"],
+                                                   cluster["provider:cared_for:F1"])
