@@ -190,7 +190,8 @@ def constrained_clusters(keys: list[str], edges: pd.DataFrame, info: pd.DataFram
     the side it did not join is within AMBIGUITY_MARGIN of its best link to the side it did,
     the scores cannot tell which person it is, and it is left on its own instead. A side
     holding a record a source says is someone else (a cared-for mention's own carer) is no
-    rival: the record cannot be that person. An NHS number no other record holds pins the
+    rival when that record's own identity settles where it is (a date of birth, a shared NHS
+    number): the record cannot be that person. An NHS number no other record holds pins the
     record to nobody, so it counts as no NHS number here.
     """
     cannot = cannot or {}
@@ -240,9 +241,16 @@ def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
     pinned = {k for pair in forced for k in pair}
     nhs = info["nhs_number"].where(info["nhs_number"].map(lambda v: isinstance(v, str)))
     shared_nhs = set(nhs[nhs.duplicated(keep=False) & nhs.notna()].index)
+    # Records whose place is settled by their own identity (a date of birth, an NHS number
+    # another record holds, a forced link): only these bar a rival cluster. Two records
+    # without one (a carer and the person on her file, both Victoria Dixon, no dates of
+    # birth) would otherwise each be placed by where the greedy union put the other.
+    settled = pinned | shared_nhs | {k for k in info.index
+                                     if _as_date(info.loc[k, "date_of_birth"]) is not None}
     members: dict[str, set[str]] = {}
     for k, c in cluster.items():
-        members.setdefault(c, set()).add(k)
+        if k in settled:
+            members.setdefault(c, set()).add(k)
     best: dict[str, dict[str, float]] = {}
     for a, b, w in zip(edges["unique_id_l"], edges["unique_id_r"], edges["match_weight"],
                        strict=True):
@@ -259,7 +267,7 @@ def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
         own = per.get(cluster[k])
         barred = cannot.get(k, set())
         other = max((w for c, w in per.items()
-                     if c != cluster[k] and not barred & members[c]), default=None)
+                     if c != cluster[k] and not barred & members.get(c, set())), default=None)
         if own is None or (other is not None and own - other < AMBIGUITY_MARGIN):
             out.add(k)
     return out

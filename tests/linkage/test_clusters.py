@@ -165,7 +165,7 @@ def test_no_dob_mention_is_not_ambiguous_with_its_own_carer() -> None:
     is the only person the mention can be."""
     from linkage.clusters import constrained_clusters
 
-    info = _info([("provider:carer:C1", None, None), ("gp:D1:" + valid_nhs(3), "1968-02-01",
+    info = _info([("provider:carer:C1", "1968-02-01", None), ("gp:D1:" + valid_nhs(3), "1968-02-01",
                    valid_nhs(3)), ("las:2", "2005-10-12", valid_nhs(4)),
                   ("provider:cared_for:F1", None, None)])
     edges = _edges([("provider:carer:C1", "gp:D1:" + valid_nhs(3), 15.0),
@@ -196,3 +196,21 @@ def test_an_nhs_number_no_other_record_holds_does_not_settle_a_jr_sr_choice() ->
     assert cluster["provider:carer:C1"] == cluster["provider:carer:C2"]
     assert cluster["provider:cared_for:F2"] not in (cluster["provider:carer:C1"],
                                                    cluster["provider:cared_for:F1"])
+
+
+def test_two_no_dob_records_of_one_file_do_not_place_each_other() -> None:
+    """Victoria Dixon (carer, no date of birth) cares for her daughter `Vicky` Dixon (no date
+    of birth); LAS holds both, with dates. Neither record's place is settled, so neither may
+    decide the other's: both stay apart rather than each joining the wrong Victoria."""
+    from linkage.clusters import constrained_clusters
+
+    info = _info([("las:1", "1957-03-30", None), ("las:2", "1996-09-07", valid_nhs(6)),
+                  ("provider:carer:C1", None, None), ("provider:cared_for:F1", None, None)])
+    edges = _edges([("las:1", "provider:carer:C1", 16.4), ("las:2", "provider:carer:C1", 16.0),
+                    ("las:1", "provider:cared_for:F1", 9.0),
+                    ("las:2", "provider:cared_for:F1", 9.2)])
+    cannot = {"provider:carer:C1": {"provider:cared_for:F1"},
+              "provider:cared_for:F1": {"provider:carer:C1"}}
+    cluster = constrained_clusters(sorted(info.index), edges, info, [], cannot)
+    assert cluster["provider:carer:C1"] not in (cluster["las:1"], cluster["las:2"])
+    assert cluster["provider:cared_for:F1"] not in (cluster["las:1"], cluster["las:2"])
