@@ -24,6 +24,7 @@ valid NHS numbers, dates of birth years apart, records naming two people) still 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date
 
@@ -70,6 +71,69 @@ def caring_mentions(records: pd.DataFrame,
             if a in keys and b in keys:
                 out.append((a, b))
     return sorted(set(out))
+
+
+# What a carer is to the person they care for (the provider's and LAS's `carer_relationship`),
+# and what the carer of the person a relationship names is to them: a partner's carer is a
+# partner, a parent's carer is their child. Friends and other relatives say too little.
+_INVERSE = {"PARTNER": "PARTNER", "CHILD": "PARENT", "PARENT": "CHILD", "SIBLING": "SIBLING"}
+# A GP row's note says what the cared-for person is to the patient: `(wife)` makes the
+# patient a partner, `mum` a child, `son` a parent.
+_GP_RELATION = {
+    "WIFE": "PARTNER", "HUSBAND": "PARTNER", "PARTNER": "PARTNER", "SPOUSE": "PARTNER",
+    "MUM": "CHILD", "MOTHER": "CHILD", "MUMMY": "CHILD", "DAD": "CHILD", "FATHER": "CHILD",
+    "DADDY": "CHILD", "SON": "PARENT", "DAUGHTER": "PARENT", "BROTHER": "SIBLING",
+    "SISTER": "SIBLING"}
+
+
+def _relation(value: object) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    word = text.strip().upper().split()[0] if text.strip() else ""
+    return word if word in _INVERSE else None
+
+
+def mention_relationships(records: pd.DataFrame, staged: dict[str, pd.DataFrame] | None
+                          ) -> dict[tuple[str, str], str]:
+    """(carer record, cared-for record) → what the carer is to that person (`PARTNER`,
+    `CHILD`, `PARENT`, `SIBLING`), where a source says so: the provider's and LAS's
+    `carer_relationship`, or a relationship word in a GP row's cared-for name."""
+    from linkage.records import gp_cared_for_keys, gp_patient_key
+
+    keys = set(records["source_record_key"])
+    out: dict[tuple[str, str], str] = {}
+    staged = staged or {}
+    cf = staged.get("provider_cared_for")
+    if cf is not None and not cf.empty and "carer_relationship" in cf:
+        for ref, cref, rel in zip(cf["carer_ref"], cf["cared_for_ref"],
+                                  cf["carer_relationship"], strict=True):
+            pair = (f"provider:carer:{ref}", f"provider:cared_for:{cref}")
+            if (r := _relation(rel)) and pair[0] in keys and pair[1] in keys:
+                out[pair] = r
+    rel = staged.get("las_person_relationship")
+    if rel is not None and not rel.empty and "carer_relationship" in rel:
+        for client, related, value in zip(rel["person_id"], rel["related_person_id"],
+                                          rel["carer_relationship"], strict=True):
+            if pd.isna(client) or pd.isna(related) or client == related:
+                continue
+            pair = (f"las:{int(related)}", f"las:{int(client)}")
+            if (r := _relation(value)) and pair[0] in keys and pair[1] in keys:
+                out[pair] = r
+    gp = staged.get("gp_register_entry")
+    if gp is not None and not gp.empty:
+        notes = [gp[c] if c in gp else pd.Series(None, index=gp.index)
+                 for c in ("cared_for_name", "cared_for_first_name")]
+        for mention, ods, nhs, name, first in zip(gp_cared_for_keys(gp), gp["practice_ods"],
+                                                 gp["nhs_number"], *notes, strict=True):
+            patient = gp_patient_key(ods, nhs)
+            if patient not in keys or mention not in keys:
+                continue
+            words = re.findall(r"[A-Z]+", f"{_text(name) or ''} {_text(first) or ''}".upper())
+            found = {_GP_RELATION[w] for w in words if w in _GP_RELATION}
+            if len(found) == 1:
+                out[(patient, mention)] = found.pop()
+    return out
 
 
 def _text(value: object) -> str | None:
@@ -151,7 +215,8 @@ def _score(a: dict, b: dict, dobs_compatible: DobTest) -> int:
 
 
 def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
-                  mentions: Iterable[tuple[str, str]], dobs_compatible: DobTest
+                  mentions: Iterable[tuple[str, str]], dobs_compatible: DobTest,
+                  relations: dict[tuple[str, str], str] | None = None
                   ) -> list[tuple[str, str, int]]:
     """(mention, mention, score) pairs that the carers' linkage shows are one person.
 
@@ -159,6 +224,9 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
     record, cared-for record) from `caring_mentions`. Only pairs in different clusters and
     from different carer records are returned; each must be the unique best candidate in
     both directions (per carer person and per source of the other mention).
+
+    With `relations` (`mention_relationships`), a couple who care for each other is used
+    too (`_mutual_links`).
     """
     mentions = list(mentions)
     if not mentions:
@@ -236,7 +304,53 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
                 found[(ma, mb)] = max(found.get((ma, mb), 0), s)
         for ma, mb in (_sole_mentions(cared, row) if one_carer else []):
             found.setdefault((min(ma, mb), max(ma, mb)), SOLE_MENTION_SCORE)
+    for (ma, mb), s in _mutual_links(relations or {}, cluster_of, row, dobs_compatible).items():
+        found[(ma, mb)] = max(found.get((ma, mb), 0), s)
     return [(a, b, s) for (a, b), s in sorted(found.items())]
+
+
+def _mutual_links(relations: dict[tuple[str, str], str], cluster_of: dict[str, str],
+                  row: Callable[[str], dict], dobs_compatible: DobTest
+                  ) -> dict[tuple[str, str], int]:
+    """Couples (and parents and children) who care for each other: carer A's file names a
+    person, and someone B who cares for A is recorded as what that person would be to A
+    (A a partner of the person, B a partner of A; A the child, B the parent). When the name
+    fits B, the mention is B. A son of his father's name who cares for his mother, who
+    cares for the father, is kept out by the relationship: the son is the mother's child,
+    not her partner. Each mention must have one such B, and each (A, B) one such mention.
+    """
+    carers_of: dict[str, list[tuple[str, str]]] = {}  # cluster → (carer record, relationship)
+    for (carer, cared), rel in relations.items():
+        if carer in cluster_of and cared in cluster_of:
+            carers_of.setdefault(cluster_of[cared], []).append((carer, rel))
+    best: dict[str, dict[str, tuple[int, str]]] = {}  # mention → B → (score, B's record)
+    by_pair: dict[tuple[str, str], set[str]] = {}  # (A, B) → clusters of A's mentions fitting B
+    for (carer, mention), rel in sorted(relations.items()):
+        if carer not in cluster_of or mention not in cluster_of:
+            continue
+        a, m_cluster = cluster_of[carer], cluster_of[mention]
+        for other, other_rel in carers_of.get(a, []):
+            b = cluster_of[other]
+            if b in (a, m_cluster) or other_rel != _INVERSE[rel]:
+                continue
+            score = mention_score(row(mention), row(other), dobs_compatible)
+            if not score:
+                continue
+            by_pair.setdefault((a, b), set()).add(m_cluster)
+            per = best.setdefault(mention, {})
+            if b not in per or (score, other) > per[b]:
+                per[b] = (score, other)
+    out: dict[tuple[str, str], int] = {}
+    for mention, per in best.items():
+        if len(per) != 1:
+            continue
+        (b, (score, other)), = per.items()
+        a_clusters = [a for (a, bb), clusters in by_pair.items()
+                      if bb == b and cluster_of[mention] in clusters]
+        if any(len(by_pair[(a, b)]) != 1 for a in a_clusters):
+            continue
+        out[(min(mention, other), max(mention, other))] = score
+    return out
 
 
 # Weakest of all context links: taken after every link that compares names.

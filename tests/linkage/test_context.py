@@ -192,3 +192,65 @@ def test_cluster_records_adds_context_links_under_the_guards() -> None:
     assert cluster[PATIENT + ":cared_for:1"] == cluster["provider:cared_for:F1"]
     assert cluster["provider:cared_for:F1"] != cluster["provider:carer:C1"]
     assert result.context_links == 1
+
+
+# --- a couple who care for each other -------------------------------------------------------
+
+
+def _couple(kevin_cares_as: str, first: str = "KEVIN") -> tuple[pd.DataFrame, dict, dict]:
+    """Valerie Lee's file names Kevin Lee (her partner); Kevin's own file names Valerie with
+    no date of birth or postcode. Kevin's carer record and Valerie's mention of him are
+    already one person."""
+    records = _frame([
+        make_record("provider:carer:C1", "provider", "carer", first="Valerie", last="Lee",
+                    dob="1941-01-03", nhs=None, postcode="PE31 8HY", sex="F", carer_ref="C1"),
+        _cared("provider:cared_for:F1", "provider", "KEVIN", "LEE", dob="1946-10-28",
+               carer_ref="C1", postcode="PE32 9SU"),
+        make_record("provider:carer:C2", "provider", "carer", first=first, last="Lee",
+                    dob="1946-10-28", nhs=None, postcode="PE32 9SU", sex="M", carer_ref="C2"),
+        _cared("provider:cared_for:F2", "provider", "VALERIE", "LEE", carer_ref="C2"),
+    ])
+    cluster = {k: k for k in records["source_record_key"]}
+    cluster["provider:cared_for:F1"] = "provider:carer:C2"
+    relations = {("provider:carer:C1", "provider:cared_for:F1"): "PARTNER",
+                 ("provider:carer:C2", "provider:cared_for:F2"): kevin_cares_as}
+    return records, cluster, relations
+
+
+def test_a_couple_caring_for_each_other_names_each_other() -> None:
+    records, cluster, relations = _couple("PARTNER")
+    links = context_links(records, cluster, caring_mentions(records), dobs_compatible,
+                          relations)
+    assert [(a, b) for a, b, _ in links] == [("provider:cared_for:F2", "provider:carer:C1")]
+
+
+def test_a_carer_whose_carer_is_not_their_partner_is_no_couple() -> None:
+    """Kevin is recorded caring for Valerie as her child: Valerie's partner Kevin is someone
+    else (a son of his father's name), so Kevin's `Valerie` is not taken as the carer C1."""
+    records, cluster, relations = _couple("CHILD")
+    links = context_links(records, cluster, caring_mentions(records), dobs_compatible,
+                          relations)
+    assert links == []
+    assert context_links(records, cluster, caring_mentions(records), dobs_compatible) == []
+
+
+def test_relationships_come_from_every_source() -> None:
+    from linkage.context import mention_relationships
+
+    records = _county(extra=[
+        make_record("las:1", "las", "person", first="Ann", last="Lee", dob="1950-01-01",
+                    nhs=None, postcode="NR1 1AA"),
+        make_record("las:2", "las", "person", first="Bob", last="Lee", dob="1950-01-01",
+                    nhs=None, postcode="NR1 1AA")])
+    staged = {
+        "provider_cared_for": pd.DataFrame({"carer_ref": ["C1"], "cared_for_ref": ["F1"],
+                                            "carer_relationship": ["Child"]}),
+        "las_person_relationship": pd.DataFrame({"person_id": [1], "related_person_id": [2],
+                                                 "carer_relationship": ["Partner"]}),
+        "gp_register_entry": pd.DataFrame({
+            "practice_ods": ["D1"], "nhs_number": [valid_nhs(1)], "entry_number": [1],
+            "cared_for_name": ["Mrs L Edwards (wife)"], "cared_for_first_name": [None]}),
+    }
+    assert mention_relationships(records, staged) == {
+        ("provider:carer:C1", "provider:cared_for:F1"): "CHILD",
+        ("las:2", "las:1"): "PARTNER", (PATIENT, PATIENT + ":cared_for:1"): "PARTNER"}
