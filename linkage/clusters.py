@@ -24,7 +24,12 @@ from datetime import date
 
 import pandas as pd
 
-from linkage.context import caring_mentions, context_links
+from linkage.context import (
+    caring_mentions,
+    context_links,
+    mention_relationships,
+    mutual_links,
+)
 from linkage.model import predict_links, quiet_splink
 
 log = logging.getLogger(__name__)
@@ -443,7 +448,8 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
                     forced: list[tuple[str, str]] | None = None,
                     cannot: dict[str, set[str]] | None = None,
                     mentions: list[tuple[str, str]] | None = None,
-                    scored: tuple[pd.DataFrame, int] | None = None) -> ClusterResult:
+                    scored: tuple[pd.DataFrame, int] | None = None,
+                    relations: dict[tuple[str, str], str] | None = None) -> ClusterResult:
     """Score, drop opt-out edges, cluster with Splink, repair clusters that break a rule,
     then add the relationship-context links (`linkage.context`) under the same guards.
 
@@ -451,6 +457,8 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     themselves carry (provider files, GP rows); the nightly adds LAS relationships.
     `scored` is (pairs, pairs scored) from `predict_pairs` at a threshold no higher than this
     one, so that a threshold sweep scores once and clusters at each threshold.
+    `relations` says what each carer is to the person mentioned (`mention_relationships`),
+    for couples who care for each other.
     Returns one cluster id per record (records no pair reached stay singletons).
     """
     from splink import DuckDBAPI
@@ -516,8 +524,13 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     if mentions is None:
         mentions = caring_mentions(records)
     cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
-    links = context_links(records, cluster_of, mentions, dobs_compatible)
+    links = context_links(records, cluster_of, mentions, dobs_compatible, relations)
     taken = merge_context_links(out, links, info, cannot, cluster_of)
+    if relations and taken:
+        cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
+        taken += merge_context_links(
+            out, mutual_links(records, cluster_of, relations, dobs_compatible), info, cannot,
+            cluster_of)
     if taken:
         log.info("relationship context added %d links", taken)
     return ClusterResult(out, pairs, n_scored, optout_removed, actions, context_links=taken,
@@ -532,7 +545,8 @@ def cluster_staged(records: pd.DataFrame, staged: dict[str, pd.DataFrame], setti
     nightly and training both call this, so a candidate is judged as the night would run."""
     return cluster_records(records, settings, threshold, forced=las_merge_links(staged),
                            cannot=cannot_link(records, staged),
-                           mentions=caring_mentions(records, staged), scored=scored)
+                           mentions=caring_mentions(records, staged), scored=scored,
+                           relations=mention_relationships(records, staged))
 
 
 def merge_context_links(out: pd.DataFrame, links: list[tuple[str, str, int]],

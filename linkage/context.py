@@ -309,6 +309,32 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
     return [(a, b, s) for (a, b), s in sorted(found.items())]
 
 
+def mutual_links(records: pd.DataFrame, cluster_of: dict[str, str],
+                 relations: dict[tuple[str, str], str], dobs_compatible: DobTest
+                 ) -> list[tuple[str, str, int]]:
+    """`_mutual_links` on its own: run again once the first context links are taken, since
+    a couple's mutual statement often shows only after a mention of one of them has been
+    linked by context."""
+    if not relations:
+        return []
+    info = records.set_index("source_record_key")
+    rows: dict[str, dict] = {}
+
+    def row(key: str) -> dict:
+        if key not in rows:
+            r = info.loc[key].to_dict()
+            dob = r.get("date_of_birth")
+            try:
+                r["date_of_birth_d"] = pd.Timestamp(dob).date() if _text(dob) else None
+            except ValueError:
+                r["date_of_birth_d"] = None
+            rows[key] = r
+        return rows[key]
+
+    found = _mutual_links(relations, cluster_of, row, dobs_compatible)
+    return [(a, b, s) for (a, b), s in sorted(found.items())]
+
+
 def _mutual_links(relations: dict[tuple[str, str], str], cluster_of: dict[str, str],
                   row: Callable[[str], dict], dobs_compatible: DobTest
                   ) -> dict[tuple[str, str], int]:

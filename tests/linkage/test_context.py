@@ -254,3 +254,33 @@ def test_relationships_come_from_every_source() -> None:
     assert mention_relationships(records, staged) == {
         ("provider:carer:C1", "provider:cared_for:F1"): "CHILD",
         ("las:2", "las:1"): "PARTNER", (PATIENT, PATIENT + ":cared_for:1"): "PARTNER"}
+
+
+def test_a_nameless_mention_at_one_practice_is_the_person_named_at_the_other() -> None:
+    """A carer who moved is on both practices' registers: the old one names the cared-for
+    person by NHS number alone, the new one by name. Nothing else names anyone."""
+    moved = "gp:D2:" + valid_nhs(1)
+    records = _frame([
+        _carer(PATIENT, "gp"),
+        make_record(PATIENT + ":cared_for:1", "gp", "cared_for", first=None, last=None,
+                    dob=None, nhs=valid_nhs(7), postcode="NR1 3QU", first_is_parsed=True,
+                    postcode_guessed=True),
+        _carer(moved, "gp"),
+        _cared(moved + ":cared_for:1", "gp", "CHRISTINE", "DSOUZA", postcode="NR1 3QU"),
+    ])
+    cluster = {k: k for k in records["source_record_key"]}
+    cluster[moved] = PATIENT
+    links = context_links(records, cluster, caring_mentions(records), dobs_compatible)
+    assert [(a, b) for a, b, _ in links] == [(PATIENT + ":cared_for:1",
+                                             moved + ":cared_for:1")]
+
+
+def test_cluster_records_links_a_couple_caring_for_each_other() -> None:
+    records, _, relations = _couple("PARTNER")
+    plain = cluster_records(records, fixed_settings(), 0.95)
+    result = cluster_records(records, fixed_settings(), 0.95, relations=relations)
+    for res, joined in ((plain, False), (result, True)):
+        cluster = dict(zip(res.clusters.source_record_key, res.clusters.cluster_id,
+                           strict=True))
+        assert cluster["provider:cared_for:F1"] == cluster["provider:carer:C2"]
+        assert (cluster["provider:cared_for:F2"] == cluster["provider:carer:C1"]) is joined
