@@ -390,22 +390,33 @@ def _sole_mentions(cared: list[tuple[str, str]], row: Callable[[str], dict]
     side records the carer caring for: the carer's only cared-for person on the GP register
     and their only one in every other source together. Nothing in the two records is
     compared (there is nothing to compare); the guards still refuse two NHS numbers or dates
-    of birth no slip explains. A carer of two people, one per source, is the risk."""
+    of birth no slip explains. A carer of two people, one per source, is the risk.
+
+    Each practice's register counts as a source of its own: a carer who moved is often on
+    both the old and the new practice's register, one row naming the person by NHS number
+    alone and the other by name."""
     people: dict[str, set[str]] = {}
     for _, m in cared:
-        people.setdefault(row(m)["_source"], set()).add(row(m)["_cluster"])
+        people.setdefault(_register(m), set()).add(row(m)["_cluster"])
     out = []
     for _, m in cared:
         r = row(m)
         if r["_named"]:
             continue
-        others = set().union(*(c for src, c in people.items() if src != r["_source"]))
-        if people[r["_source"]] != {r["_cluster"]} or len(others) != 1 \
+        here = _register(m)
+        others = set().union(*(c for src, c in people.items() if src != here))
+        if people[here] != {r["_cluster"]} or len(others) != 1 \
                 or r["_cluster"] in others:
             continue
         other = min(o for _, o in cared if row(o)["_cluster"] in others)
         out.append((m, other))
     return out
+
+
+def _register(key: str) -> str:
+    """The source of a mention, a GP practice's register counted apart from the others."""
+    parts = key.split(":", 2)
+    return ":".join(parts[:2]) if parts[0] == "gp" else parts[0]
 
 
 def _unique_best(m: str, other: str, score: int, scores: dict[tuple[str, str], int],
