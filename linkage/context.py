@@ -16,7 +16,9 @@ all their records are compared with each other, and a pair is taken as one perso
   them);
 - the match is unambiguous: each mention is the other's only compatible candidate among the
   carer's mentions from that source (a carer caring for a wife and a daughter who share a
-  surname and initial gives two candidates, and neither is taken).
+  surname and initial gives two candidates, and neither is taken). Each GP practice's
+  register is a source of its own: a carer who moved is on two registers, each naming the
+  same person, and the two rows are one person twice, not two candidates.
 
 The links are fed to the clustering as edges like any other, so every guard (opt-out, two
 valid NHS numbers, dates of birth years apart, records naming two people) still applies.
@@ -278,7 +280,7 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
                 r["date_of_birth_d"] = pd.Timestamp(dob).date() if _text(dob) else None
             except ValueError:
                 r["date_of_birth_d"] = None
-            r["_source"] = key.split(":", 1)[0]
+            r["_source"] = _register(key)
             r["_cluster"] = cluster_of[key]
             rows[key] = r
         return rows[key]

@@ -284,3 +284,22 @@ def test_cluster_records_links_a_couple_caring_for_each_other() -> None:
                            strict=True))
         assert cluster["provider:cared_for:F1"] == cluster["provider:carer:C2"]
         assert (cluster["provider:cared_for:F2"] == cluster["provider:carer:C1"]) is joined
+
+
+def test_one_person_named_on_two_practices_registers_is_no_choice_between_two() -> None:
+    """Mary O'Connor's carer moved and is on both practices' registers, each row naming
+    `Mary OConnor` with no date of birth; the provider file names her with one. The two GP
+    rows are one person twice, not two candidates, so both are linked."""
+    moved = "gp:D2:" + valid_nhs(1)
+    records = _county(gp_first="MARY", extra=[
+        _carer(moved, "gp"), _cared(moved + ":cared_for:1", "gp", "MARY", "EDWARDS",
+                                    postcode="NR9 9AA")])
+    records.loc[records["source_record_key"] == "provider:cared_for:F1", "first_name"] = "MARY"
+    records.loc[records["source_record_key"] == "provider:cared_for:F1",
+                "first_name_alt"] = "MARY"
+    cluster = _one_carer(records)
+    cluster[moved] = "provider:carer:C1"
+    links = {(a, b) for a, b, _ in context_links(records, cluster, caring_mentions(records),
+                                                 dobs_compatible)}
+    assert {(PATIENT + ":cared_for:1", "provider:cared_for:F1"),
+            (moved + ":cared_for:1", "provider:cared_for:F1")} <= links
