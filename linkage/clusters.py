@@ -526,11 +526,21 @@ def cluster_records(records: pd.DataFrame, settings: dict, threshold: float,
     cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
     links = context_links(records, cluster_of, mentions, dobs_compatible, relations)
     taken = merge_context_links(out, links, info, cannot, cluster_of)
-    if relations and taken:
+    if taken:
+        # Once two mentions of one person by one source are joined (a re-referral's file
+        # naming her again), they are one candidate, not two rivals, and a third mention
+        # (a GP row's `M Knight`) may now be unique; a couple's statement about each other
+        # may show too. A second pass looks again at the carers whose mentions were joined.
+        before = cluster_of
         cluster_of = dict(zip(out["source_record_key"], out["cluster_id"], strict=True))
-        taken += merge_context_links(
-            out, mutual_links(records, cluster_of, relations, dobs_compatible), info, cannot,
-            cluster_of)
+        moved = {c for k, c in cluster_of.items() if before[k] != c}
+        carers = {cluster_of[c] for c, m in mentions
+                  if c in cluster_of and cluster_of.get(m) in moved}
+        again = [(c, m) for c, m in mentions if cluster_of.get(c) in carers]
+        more = context_links(records, cluster_of, again, dobs_compatible)
+        if relations:
+            more += mutual_links(records, cluster_of, relations, dobs_compatible)
+        taken += merge_context_links(out, more, info, cannot, cluster_of)
     if taken:
         log.info("relationship context added %d links", taken)
     return ClusterResult(out, pairs, n_scored, optout_removed, actions, context_links=taken,

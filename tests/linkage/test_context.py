@@ -303,3 +303,25 @@ def test_one_person_named_on_two_practices_registers_is_no_choice_between_two() 
                                                  dobs_compatible)}
     assert {(PATIENT + ":cared_for:1", "provider:cared_for:F1"),
             (moved + ":cared_for:1", "provider:cared_for:F1")} <= links
+
+
+def test_a_second_pass_sees_one_person_named_twice_by_one_source_as_one_candidate() -> None:
+    """Michelle Knight's carer has two provider files (a re-referral), each naming her, and a
+    GP row naming `M Knight`. In the first pass the two provider mentions are two rivals for
+    the initial; once context joins them they are one candidate, and the GP row links."""
+    records = _frame([
+        _carer("provider:carer:C1", "provider", carer_ref="C1"),
+        _cared("provider:cared_for:F1", "provider", "MICHELLE", "KNIGHT", dob="1931-10-02",
+               carer_ref="C1", postcode="NR2 8TX"),
+        _carer("provider:carer:C2", "provider", carer_ref="C2"),
+        _cared("provider:cared_for:F2", "provider", "MICHELLE", "KNIGHT", carer_ref="C2",
+               postcode="NR14 6JP"),
+        _carer(PATIENT, "gp"),
+        _cared(PATIENT + ":cared_for:1", "gp", "M", "KNIGHT", postcode="NR1 3QU"),
+    ])
+    result = cluster_records(records, fixed_settings(), 0.95)
+    cluster = dict(zip(result.clusters.source_record_key, result.clusters.cluster_id,
+                       strict=True))
+    assert cluster[PATIENT] == cluster["provider:carer:C1"] == cluster["provider:carer:C2"]
+    assert cluster["provider:cared_for:F1"] == cluster["provider:cared_for:F2"]
+    assert cluster[PATIENT + ":cared_for:1"] == cluster["provider:cared_for:F1"]
