@@ -214,3 +214,24 @@ def test_two_no_dob_records_of_one_file_do_not_place_each_other() -> None:
     cluster = constrained_clusters(sorted(info.index), edges, info, [], cannot)
     assert cluster["provider:carer:C1"] not in (cluster["las:1"], cluster["las:2"])
     assert cluster["provider:cared_for:F1"] not in (cluster["las:1"], cluster["las:2"])
+
+
+def test_a_transposed_date_of_birth_on_a_record_without_a_postcode_is_compared() -> None:
+    """Andrew Jackson's provider file gives 1943-08-10 and postcode `NULL`; LAS gives
+    1943-10-08 and a postcode. No date, postcode or district is shared, yet the name and the
+    transposed date are one person: a blocking rule must put the pair in front of the model."""
+    records = _records([
+        {**_person("provider:carer:C1", "provider", first="Andrew", dob="1943-08-10",
+                   carer_ref="C1", role="carer"), "postcode": "NULL", "address": None,
+         "last": "Jackson"},
+        {**_person("las:1", "las", nhs=valid_nhs(4), first="Andrew", dob="1943-10-08"),
+         "last": "Jackson"},
+        # others, so that a name's frequency is a county's and not one in two
+        *({**_person(f"las:{100 + i}", "las", first=first,
+                     dob=f"19{40 + i}-0{1 + i % 9}-1{i % 10}"), "last": last}
+          for i, (first, last) in enumerate((f, s) for f in ("Alan", "Betty", "Carl", "Dora",
+                                                              "Eric", "Fay")
+                                            for s in ("Moss", "Pike", "Rudd", "Tait", "Vane"))),
+    ])
+    cluster = _cluster_of(cluster_records(records, fixed_settings(), 0.95))
+    assert cluster["provider:carer:C1"] == cluster["las:1"]
