@@ -161,14 +161,14 @@ PREDICTION_BLOCKING = [
     "split_part(l.first_name_alt, ' ', 1) = split_part(r.first_name_alt, ' ', 1) "
     "AND l.last_name = r.last_name AND l.postcode_district = r.postcode_district",
     "l.postcode_district = r.postcode_district AND l.date_of_birth = r.date_of_birth",
-    # A full name and a date of birth keyed with day and month the other way round (or a
-    # slip in the year), on a record without a postcode (`NULL`, `N/A`): none of the rules
-    # above pairs them. One person's name with one birth year (or one birthday) is a small
-    # group even at a million records.
+    # A full name and a date of birth keyed with day and month the other way round, on a
+    # record without a postcode (`NULL`, `N/A`): none of the rules above pairs them. Only the
+    # exact transposition is paired (one name and one birth year alone paired different
+    # people whom the other fields then scored over the threshold).
     "l.first_name = r.first_name AND l.last_name = r.last_name "
-    "AND substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4)",
-    "l.first_name = r.first_name AND l.last_name = r.last_name "
-    "AND substr(l.date_of_birth, 6, 5) = substr(r.date_of_birth, 6, 5)",
+    "AND substr(l.date_of_birth, 1, 4) = substr(r.date_of_birth, 1, 4) "
+    "AND substr(l.date_of_birth, 6, 2) = substr(r.date_of_birth, 9, 2) "
+    "AND substr(l.date_of_birth, 9, 2) = substr(r.date_of_birth, 6, 2)",
 ]
 # EM blocks on evidence that (almost) only the same person shares. Blocking on a date of
 # birth or a household postcode instead lets EM learn "same household" rather than "same
