@@ -86,6 +86,21 @@ def _ended_then_restated(second_start: str) -> pd.DataFrame:
          "relationship_type": "Main informal carer", "start_date": second_start}])
 
 
+def _re_referred(staged: dict[str, pd.DataFrame], referrals: tuple[str, str], check: str,
+                 reason: str) -> None:
+    """Carer file C1 names F1; a sustainment check on C1 says they stopped, for `reason`;
+    the carer is re-referred as C2, whose file names the same person again (F2)."""
+    staged["provider_carer"] = staged_frame("provider_carer", [
+        {"carer_ref": "C1", "referral_date": referrals[0]},
+        {"carer_ref": "C2", "referral_date": referrals[1]}])
+    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
+        {"cared_for_ref": "F1", "carer_ref": "C1"},
+        {"cared_for_ref": "F2", "carer_ref": "C2"}])
+    staged["provider_sustainment_check"] = staged_frame("provider_sustainment_check", [
+        {"check_ref": "S1", "carer_ref": "C1", "check_date": check, "still_caring": "No",
+         "breakdown_reason": reason}])
+
+
 def test_a_relationship_restated_after_its_end_is_current_again() -> None:
     # warehouse-contract.md: ended_on is "null while the relationship is believed current".
     # LAS records a change of relationship type by ending one row and starting another;
@@ -94,15 +109,7 @@ def test_a_relationship_restated_after_its_end_is_current_again() -> None:
     # statement, begun after the earlier one ended, says the caring goes on.
     staged = empty_staged()
     staged["las_person_relationship"] = _ended_then_restated("2023-06-01")
-    staged["provider_carer"] = staged_frame("provider_carer", [
-        {"carer_ref": "C1", "referral_date": "2020-01-01"},
-        {"carer_ref": "C2", "referral_date": "2024-02-01"}])
-    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
-        {"cared_for_ref": "F1", "carer_ref": "C1"},
-        {"cared_for_ref": "F2", "carer_ref": "C2"}])
-    staged["provider_sustainment_check"] = staged_frame("provider_sustainment_check", [
-        {"check_ref": "S1", "carer_ref": "C1", "check_date": "2022-09-01",
-         "still_caring": "No", "breakdown_reason": "Other"}])
+    _re_referred(staged, ("2020-01-01", "2024-02-01"), "2022-09-01", "Other")
     keys = {"las:10": "G", "las:12": "H", "provider:carer:C1": "A", "provider:carer:C2": "A",
             "provider:cared_for:F1": "B", "provider:cared_for:F2": "B"}
     xref = pd.DataFrame({"source_record_key": list(keys), "person_key": list(keys.values())})
@@ -116,15 +123,8 @@ def test_a_death_stands_though_a_later_file_repeats_the_person() -> None:
     """A sustainment check says the cared-for person died; the carer's re-referral file
     repeats them (a copied list, or support in bereavement): the death still ends it."""
     staged = empty_staged()
-    staged["provider_carer"] = staged_frame("provider_carer", [
-        {"carer_ref": "C1", "referral_date": "2023-11-19"},
-        {"carer_ref": "C2", "referral_date": "2026-06-09"}])
-    staged["provider_cared_for"] = staged_frame("provider_cared_for", [
-        {"cared_for_ref": "F1", "carer_ref": "C1"},
-        {"cared_for_ref": "F2", "carer_ref": "C2"}])
-    staged["provider_sustainment_check"] = staged_frame("provider_sustainment_check", [
-        {"check_ref": "S1", "carer_ref": "C1", "check_date": "2024-06-26",
-         "still_caring": "No", "breakdown_reason": "Death of the cared-for person"}])
+    _re_referred(staged, ("2023-11-19", "2026-06-09"), "2024-06-26",
+                 "Death of the cared-for person")
     keys = {"provider:carer:C1": "A", "provider:carer:C2": "A",
             "provider:cared_for:F1": "B", "provider:cared_for:F2": "B"}
     xref = pd.DataFrame({"source_record_key": list(keys), "person_key": list(keys.values())})
