@@ -138,5 +138,10 @@ def role_passwords(env: Mapping[str, str] | None = None) -> dict[str, str | None
             for role in WAREHOUSE_ROLES}
 
 
+def default_las_file(landing_dir: Path) -> Path:
+    """Where the landing area holds the LAS reporting database when none is configured."""
+    return landing_dir / "las" / "las_reporting.db"
+
+
 def default_las_url(landing_dir: Path) -> str:
-    return f"sqlite:///{landing_dir / 'las' / 'las_reporting.db'}"
+    return f"sqlite:///{default_las_file(landing_dir)}"

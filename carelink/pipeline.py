@@ -98,12 +98,12 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
             last_manifest_sha256=state.get("manifest_sha256"),
         )
     elif source == "las":
-        from carelink.config import default_las_url
+        from carelink.config import default_las_file, default_las_url
         from sources import las
         from sources.result import SourceExtract
 
         hwm = state.get("high_water_mark")
-        default_file = settings.landing_dir / "las" / "las_reporting.db"
+        default_file = default_las_file(settings.landing_dir)
         if settings.las_url == default_las_url(settings.landing_dir) and not hwm \
                 and not default_file.exists():
             # No LAS configured and no database at the embedded default, on a warehouse that

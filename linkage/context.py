@@ -32,7 +32,7 @@ from datetime import date
 
 import pandas as pd
 
-from linkage.records import canonical_first_name, one_slip
+from linkage.records import canonical_first_name, gp_cared_for_keys, gp_patient_key, one_slip
 
 DobTest = Callable[[date, date], bool]  # `linkage.clusters.dobs_compatible`
 
@@ -101,8 +101,6 @@ def mention_relationships(records: pd.DataFrame, staged: dict[str, pd.DataFrame]
     """(carer record, cared-for record) → what the carer is to that person (`PARTNER`,
     `CHILD`, `PARENT`, `SIBLING`), where a source says so: the provider's and LAS's
     `carer_relationship`, or a relationship word in a GP row's cared-for name."""
-    from linkage.records import gp_cared_for_keys, gp_patient_key
-
     keys = set(records["source_record_key"])
     out: dict[tuple[str, str], str] = {}
     staged = staged or {}
@@ -140,6 +138,15 @@ def mention_relationships(records: pd.DataFrame, staged: dict[str, pd.DataFrame]
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _birth_date(record: dict) -> date | None:
+    """A record's date of birth as a date, for `dobs_compatible` (None when not one)."""
+    dob = record.get("date_of_birth")
+    try:
+        return pd.Timestamp(dob).date() if _text(dob) else None
+    except ValueError:
+        return None
 
 
 def first_name_level(a: dict, b: dict) -> int:
@@ -263,8 +270,9 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
         out: dict = {}
         for fields in (("first_name", "last_name", "first_name_alt"), ("date_of_birth",),
                        ("sex",)):
+            # a name needs both its parts; first_name_alt comes with them
             values = {tuple(r.get(f) for f in fields) for r in named
-                      if all(_text(r.get(f)) for f in fields[:2 if len(fields) > 1 else 1])}
+                      if all(_text(r.get(f)) for f in fields[:2])}
             if len(values) == 1:
                 out.update(zip(fields, values.pop(), strict=True))
         return out
@@ -275,11 +283,7 @@ def context_links(records: pd.DataFrame, cluster_of: dict[str, str],
             r["_named"] = bool(_text(r.get("first_name")) or _text(r.get("last_name")))
             if not r["_named"]:
                 r.update({f: v for f, v in borrowed(key).items() if not _text(r.get(f))})
-            dob = r.get("date_of_birth")
-            try:
-                r["date_of_birth_d"] = pd.Timestamp(dob).date() if _text(dob) else None
-            except ValueError:
-                r["date_of_birth_d"] = None
+            r["date_of_birth_d"] = _birth_date(r)
             r["_source"] = _register(key)
             r["_cluster"] = cluster_of[key]
             rows[key] = r
@@ -325,11 +329,7 @@ def mutual_links(records: pd.DataFrame, cluster_of: dict[str, str],
     def row(key: str) -> dict:
         if key not in rows:
             r = info.loc[key].to_dict()
-            dob = r.get("date_of_birth")
-            try:
-                r["date_of_birth_d"] = pd.Timestamp(dob).date() if _text(dob) else None
-            except ValueError:
-                r["date_of_birth_d"] = None
+            r["date_of_birth_d"] = _birth_date(r)
             rows[key] = r
         return rows[key]
 
@@ -399,13 +399,13 @@ def _sole_mentions(cared: list[tuple[str, str]], row: Callable[[str], dict]
     alone and the other by name."""
     people: dict[str, set[str]] = {}
     for _, m in cared:
-        people.setdefault(_register(m), set()).add(row(m)["_cluster"])
+        people.setdefault(row(m)["_source"], set()).add(row(m)["_cluster"])
     out = []
     for _, m in cared:
         r = row(m)
         if r["_named"]:
             continue
-        here = _register(m)
+        here = r["_source"]
         others = set().union(*(c for src, c in people.items() if src != here))
         if people[here] != {r["_cluster"]} or len(others) != 1 \
                 or r["_cluster"] in others:

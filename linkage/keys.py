@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -126,20 +127,17 @@ def moved_gp_keys(carried: pd.DataFrame | None, tonight: Iterable[str]
     known = set(carried["source_record_key"])
     in_use = set(carried.loc[carried["source_record_key"].isin(present), "person_key"])
     gone: dict[tuple[str, str], set[str]] = {}
-    mentions_gone: dict[str, int] = {}
+    mentions_gone: Counter[str] = Counter()
     for record, key in zip(carried["source_record_key"], carried["person_key"], strict=True):
         alias = _gp_alias(str(record)) if record not in present else None
         if alias is None:
             continue
         if alias[0] == "mention":
-            mentions_gone[alias[1]] = mentions_gone.get(alias[1], 0) + 1
+            mentions_gone[alias[1]] += 1
         if key not in in_use:
             gone.setdefault(alias, set()).add(key)
     arrived = [(r, a) for r in sorted(present - known) if (a := _gp_alias(r)) is not None]
-    mentions_new: dict[str, int] = {}
-    for _, alias in arrived:
-        if alias[0] == "mention":
-            mentions_new[alias[1]] = mentions_new.get(alias[1], 0) + 1
+    mentions_new = Counter(nhs for _, (kind, nhs) in arrived if kind == "mention")
     rows = []
     for record, alias in arrived:
         keys = gone.get(alias, set())

@@ -16,12 +16,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from carelink.codelists import LAS_RESIDENTIAL_SETTINGS
+from carelink.codelists import LAS_CARING_RELATIONSHIP_TYPES, LAS_RESIDENTIAL_SETTINGS
 from carelink.identity import nhs_digits
 from linkage.records import gp_cared_for, gp_cared_for_keys, iso_date
 
 COLUMNS = ["carer_key", "cared_for_key", "sources", "first_seen", "ended_on", "end_reason"]
-LAS_CARING_TYPES = {"informal carer", "main informal carer"}
+LAS_CARING_TYPES = {t.lower() for t in LAS_CARING_RELATIONSHIP_TYPES}
 INSTITUTIONAL_SETTINGS = {s.lower() for s in LAS_RESIDENTIAL_SETTINGS}
 
 
@@ -133,13 +133,13 @@ def _moved_into_care(packages: list[tuple[date, date | None]], died: date | None
     alive (respite, a spell before going home) is not a move: "a move into permanent
     residential or nursing care" is what ends the home caring (las-reporting-db.md)."""
     stay_start: date | None = None
-    previous_end: date | None = None
+    previous_end: date | None = None  # the latest end so far: every stay before ended
     for start, end in packages:
-        if stay_start is None or previous_end is None or start > previous_end + STAY_GAP:
+        if previous_end is None or start > previous_end + STAY_GAP:
             stay_start = start
         if end is None or (died is not None and died <= end + STAY_GAP):
             return stay_start
-        previous_end = end if previous_end is None or end > previous_end else previous_end
+        previous_end = end if previous_end is None else max(previous_end, end)
     return None
 
 
