@@ -167,7 +167,10 @@ def display_name(value: object) -> str | None:
 
 
 class DateFormatError(ValueError):
-    """A date that does not match its source's documented format."""
+    """A date that does not match its source's documented format.
+
+    The message names the format, never the value: the value may be a date of birth, and an
+    exception that escapes its caller ends up in a task log or a traceback."""
 
 
 def parse_date_dmy(value: object) -> date | None:
@@ -177,8 +180,8 @@ def parse_date_dmy(value: object) -> date | None:
         return None
     try:
         return datetime.strptime(text, "%d/%m/%Y").date()
-    except ValueError as exc:
-        raise DateFormatError(f"expected DD/MM/YYYY, got {text!r}") from exc
+    except ValueError:
+        raise DateFormatError("expected DD/MM/YYYY") from None
 
 
 def parse_date_iso(value: object) -> date | None:
@@ -192,8 +195,8 @@ def parse_date_iso(value: object) -> date | None:
         return None
     try:
         return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
-    except ValueError as exc:
-        raise DateFormatError(f"expected YYYY-MM-DD, got {text!r}") from exc
+    except ValueError:
+        raise DateFormatError("expected YYYY-MM-DD") from None
 
 
 def parse_date_emis(value: object) -> date | None:
@@ -205,9 +208,9 @@ def parse_date_emis(value: object) -> date | None:
     if len(parts) == 3 and parts[1][:3].upper() in _MONTHS and len(parts[1]) == 3:
         try:
             return date(int(parts[2]), _MONTHS[parts[1].upper()], int(parts[0]))
-        except ValueError as exc:
-            raise DateFormatError(f"not a real date: {text!r}") from exc
-    raise DateFormatError(f"expected DD-Mon-YYYY, got {text!r}")
+        except ValueError:
+            raise DateFormatError("not a real date (DD-Mon-YYYY)") from None
+    raise DateFormatError("expected DD-Mon-YYYY")
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -219,8 +222,8 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
     try:
         return datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise DateFormatError(f"expected an ISO 8601 timestamp, got {text!r}") from exc
+    except ValueError:
+        raise DateFormatError("expected an ISO 8601 timestamp") from None
 
 
 def parse_date_flexible(value: object) -> date | None:
