@@ -183,7 +183,10 @@ def on_task_failure(context: dict[str, Any]) -> None:
         )
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - configured URL
     except Exception as exc:  # noqa: BLE001
-        log.warning("failure alert to the configured webhook did not go through: %s", exc)
+        # Its type (and an HTTP status) only: urllib's texts quote the URL, which is a secret.
+        status = getattr(exc, "code", None)
+        log.warning("failure alert to the configured webhook did not go through: %s%s",
+                    type(exc).__name__, f" (HTTP {status})" if isinstance(status, int) else "")
 
 
 # Every carelink DAG's tasks report through these (default_args: **TASK_CALLBACKS).

@@ -223,3 +223,19 @@ def test_carelink_run_drops_tracebacks_of_expected_failures_only() -> None:
     except KeyError:
         assert _drop_expected_tracebacks(None, "exception", dict(event)) == event
     assert _drop_expected_tracebacks(None, "info", {"event": "x"}) == {"event": "x"}
+
+
+def test_an_alert_that_cannot_be_sent_does_not_log_the_webhook(monkeypatch, caplog):
+    """The webhook URL is a secret (it carries the token that lets anyone post): a mistyped or
+    unreachable one is logged by the error's type, never by a text that quotes the URL."""
+    import logging
+
+    from carelink import notify
+
+    secret = "hooks.example.org/services/T000/B000/s3cr3t-token"
+    monkeypatch.setenv("CARELINK_ALERT_WEBHOOK", secret)  # no scheme: urllib quotes it back
+    monkeypatch.delenv("CARELINK_PROGRESS", raising=False)
+    with caplog.at_level(logging.WARNING, logger="carelink.notify"):
+        notify.on_task_failure({"run_id": "r1", "exception": ValueError("x")})
+    assert "did not go through" in caplog.text
+    assert "s3cr3t-token" not in caplog.text
