@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,8 +122,17 @@ class Settings:
         path = self.data_dir / ".person_key_secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            # Written owner-only (mkstemp's 0600) and put in place whole: never readable by
+            # others, and never seen half-written by a task starting alongside.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".person_key_secret.")
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_hex(32))
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another process created it first: theirs is the secret
+            finally:
+                os.unlink(tmp)
         return path.read_text().strip().encode()
 
 

@@ -239,3 +239,20 @@ def test_an_alert_that_cannot_be_sent_does_not_log_the_webhook(monkeypatch, capl
         notify.on_task_failure({"run_id": "r1", "exception": ValueError("x")})
     assert "did not go through" in caplog.text
     assert "s3cr3t-token" not in caplog.text
+
+
+def test_person_key_secret_is_never_on_disk_readable_by_others(tmp_path, monkeypatch):
+    """The secret is what keeps person keys opaque. Written first and restricted after, it
+    would be readable by every account (umask 022) until the chmod, and for good if the
+    process died in between: it is created owner-only. (The chmod is skipped here to stand
+    for that death.)"""
+    import os
+    from pathlib import Path
+
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)
+    previous = os.umask(0o022)
+    try:
+        Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path)}).person_key_secret()
+    finally:
+        os.umask(previous)
+    assert (tmp_path / ".person_key_secret").stat().st_mode & 0o077 == 0
