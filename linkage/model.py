@@ -237,18 +237,24 @@ def duckdb_connection():
     Splink's default connection may take 80% of the machine; the bound
     (CARELINK_DUCKDB_MEMORY_LIMIT, DuckDB syntax, default 4GB) keeps `carelink link` at a
     million records inside an 8 GB box, Python's own frames included.
+
+    What spills is the records being compared, identifiers and all, and DuckDB creates its
+    spill folder and files with the umask (readable by every account under 022). So the
+    folder DuckDB creates (and removes on close) sits inside one that is owner-only.
     """
     import os
     import tempfile
 
     import duckdb
 
-    con = duckdb.connect(":memory:")
     from carelink.config import Settings
+    from carelink.private import private_dir
 
+    con = duckdb.connect(":memory:")
     limit = Settings.from_env().duckdb_memory_limit
     con.execute(f"SET memory_limit = '{limit}'")
-    spill = Path(tempfile.gettempdir()) / f"carelink-duckdb-{os.getpid()}"
+    owner_only = private_dir(Path(tempfile.gettempdir()) / f"carelink-duckdb-{os.getuid()}")
+    spill = owner_only / str(os.getpid())
     con.execute(f"SET temp_directory = '{spill.as_posix()}'")
     return con
 

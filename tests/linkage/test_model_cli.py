@@ -21,3 +21,24 @@ def test_approve_and_list(tmp_path, monkeypatch, capsys) -> None:
     meta = json.loads(model.read_text())["carelink"]
     assert meta["approved_by"] == "A. Reviewer" and meta["approved_at"] == "2026-11-25"
     assert main(["model", "approve", "missing.json", "--by", "X", "--on", "2026-11-25"]) == 2
+
+
+def test_linkage_duckdb_spills_where_only_this_account_can_read() -> None:
+    """Splink's DuckDB spills the records it compares (names, NHS numbers, dates of birth)
+    to disk past its memory bound. DuckDB makes its spill folder and files with the umask
+    (0755 and 0644 under the usual 022), so the folder it spills into must sit in one that
+    only this account can enter, as the night's work folders do."""
+    import os
+    import stat
+    from pathlib import Path
+
+    from linkage.model import duckdb_connection
+
+    con = duckdb_connection()
+    try:
+        spill = Path(con.execute("select current_setting('temp_directory')").fetchone()[0])
+    finally:
+        con.close()
+    enclosing = spill.parent
+    assert enclosing.stat().st_uid == os.getuid()
+    assert stat.S_IMODE(enclosing.stat().st_mode) == 0o700, oct(enclosing.stat().st_mode)
