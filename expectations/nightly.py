@@ -220,6 +220,10 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
         checks.paths[name] = path
     recon_dir = restricted_dir / "reconciliation"
     recon_dir.mkdir(parents=True, exist_ok=True)
+    # A rerun replaces the night's lists: one left from an earlier run would be sent to a
+    # practice that tonight's checks no longer flag.
+    for old in recon_dir.glob("*.csv"):
+        old.unlink()
     for ods, rows in restricted.groupby("practice_ods"):
         path = recon_dir / f"{ods}.csv"
         rows[st.RECONCILIATION_COLUMNS].to_csv(path, index=False)

@@ -216,3 +216,22 @@ def test_a_carer_death_on_record_is_not_caring_ended(tmp_path) -> None:
     stale = pd.read_parquet(tmp_path / "checks" / "gp_register_staleness.parquet")
     reasons = dict(zip(stale["carer_key"], stale["reasons"], strict=True))
     assert (reasons["KM"], reasons["KN"]) == ("carer_deceased", "carer_deceased,caring_ended")
+
+
+def test_a_rerun_of_the_night_replaces_the_reconciliation_lists(tmp_path) -> None:
+    """The lists go to the practices, names and NHS numbers on them. A rerun of the night
+    that finds nothing stale at a practice (a corrected sustainment check, a linkage fix)
+    must not leave the first run's list for that practice behind to be sent."""
+    staged, xref, rel = _world()
+    linkage = _linkage_outputs(tmp_path, xref, rel)
+
+    def run(staged: dict[str, pd.DataFrame]) -> list[str]:
+        check_night(staged, linkage, extract_date=NIGHT, run_id="run1",
+                    stale_share_threshold=0.3, out_dir=tmp_path / "checks",
+                    restricted_dir=tmp_path / "restricted", docs_dir=None)
+        return sorted(p.name for p in (tmp_path / "restricted" / "reconciliation").iterdir())
+
+    assert run(staged) == ["D82001.csv", "D82002.csv"]
+    # J (D82002's only stale entry) rests on the sustainment check; without it, nothing there
+    staged["provider_sustainment_check"] = staged["provider_sustainment_check"].iloc[0:0]
+    assert run(staged) == ["D82001.csv"]
