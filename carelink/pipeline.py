@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from carelink.config import Settings
 from carelink.errors import (
@@ -26,6 +26,12 @@ from carelink.errors import (
     driver_reason,
 )
 from carelink.private import private_dir
+
+if TYPE_CHECKING:  # the stages' types, without importing pandas or SQLAlchemy here
+    import sqlalchemy as sa
+
+    from sources.result import SourceExtract
+    from warehouse.load import StageResult
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +58,8 @@ def extract_dir(settings: Settings, source: str, extract_date: date) -> Path:
 
 
 @contextmanager
-def open_warehouse(settings: Settings, purpose: str, *, create: bool = False) -> Iterator:
+def open_warehouse(settings: Settings, purpose: str, *, create: bool = False
+                   ) -> Iterator[sa.Engine]:
     """The warehouse for a first read: its schema checked (`WarehouseBehind` says how to
     upgrade; `create` builds a brand-new one), and an outage — a locked DuckDB file, a
     PostgreSQL server that refuses us — one line naming the warehouse (`WarehouseUnreachable`,
@@ -76,7 +83,7 @@ def open_warehouse(settings: Settings, purpose: str, *, create: bool = False) ->
         engine.dispose()
 
 
-def extract_source(settings: Settings, source: str, extract_date: date):  # -> SourceExtract
+def extract_source(settings: Settings, source: str, extract_date: date) -> SourceExtract:
     """Read one source for the night and save the typed result for the next task.
 
     Raises `sources.result.SourceError` when the source cannot be reached (worth a retry);
@@ -137,7 +144,7 @@ def extract_source(settings: Settings, source: str, extract_date: date):  # -> S
     return extract
 
 
-def load_extract(settings: Settings, source: str, extract_date: date):  # -> SourceExtract
+def load_extract(settings: Settings, source: str, extract_date: date) -> SourceExtract:
     from sources.result import SourceExtract
 
     return SourceExtract.load(extract_dir(settings, source, extract_date))
@@ -146,7 +153,8 @@ def load_extract(settings: Settings, source: str, extract_date: date):  # -> Sou
 # --- stage ----------------------------------------------------------------------------------
 
 
-def stage_source(settings: Settings, source: str, extract_date: date, run_id: str):
+def stage_source(settings: Settings, source: str, extract_date: date,
+                 run_id: str) -> StageResult:
     """Write one source's validated extract to the warehouse's staging schema in one
     transaction (with its quarantine rows, ledger row and source state)."""
     import warehouse
@@ -166,7 +174,7 @@ def stage_source(settings: Settings, source: str, extract_date: date, run_id: st
 class StageOutcome:
     extract_date: date
     run_id: str
-    extracts: dict[str, object] = field(default_factory=dict)  # source -> SourceExtract
+    extracts: dict[str, SourceExtract] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -353,7 +361,7 @@ def run_extract(settings: Settings, source: str, extract_date: date, run_id: str
     }
 
 
-def _record_without_staging(settings: Settings, extract, run_id: str) -> None:
+def _record_without_staging(settings: Settings, extract: SourceExtract, run_id: str) -> None:
     import warehouse
 
     engine = warehouse.make_engine(settings.warehouse_url)
@@ -364,7 +372,7 @@ def _record_without_staging(settings: Settings, extract, run_id: str) -> None:
 
 
 def extract_recorded(settings: Settings, source: str, extract_date: date,
-                     run_id: str):  # -> SourceExtract
+                     run_id: str) -> SourceExtract:
     """`extract_source`, and a source that could not be extracted at all (unreachable, or
     a schema change) recorded in the ledger before the error goes on: the task fails (an
     unreachable source is retried) but the ledger and the nightly report, which the morning

@@ -19,9 +19,13 @@ import logging
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:  # imported where used: Splink is slow to import
+    import duckdb
+    from splink import Linker
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +235,7 @@ LINK_COLUMNS = ["unique_id_l", "unique_id_r", "match_probability", "match_weight
                 "nhs_number_l", "nhs_number_r", "gamma_first_name", "gamma_nhs_number"]
 
 
-def duckdb_connection():
+def duckdb_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with a memory bound and a temporary directory to spill to.
 
     Splink's default connection may take 80% of the machine; the bound
@@ -259,12 +263,12 @@ def duckdb_connection():
     return con
 
 
-def make_linker(records: pd.DataFrame, settings: dict):
+def make_linker(records: pd.DataFrame, settings: dict) -> Linker:
     """A Splink linker over the combined records on a fresh in-memory DuckDB."""
     return _linker(splink_input(records), settings)
 
 
-def _linker(frame: pd.DataFrame, settings: dict):
+def _linker(frame: pd.DataFrame, settings: dict) -> Linker:
     """A Splink linker over `splink_input` output (converted once, registered per linker)."""
     from splink import DuckDBAPI, Linker
 
