@@ -66,7 +66,7 @@ from carelink import pipeline
 from carelink.errors import ExtractRejected, GateBlocked
 from carelink.notify import TASK_CALLBACKS
 
-SOURCES = ("provider", "las", "gp")
+SOURCES = pipeline.SOURCES  # one list of sources: the DAG, the CLI and `carelink stage` agree
 STAGED_ASSETS = {s: Asset(f"carelink://warehouse/staging/{s}") for s in SOURCES}
 WAREHOUSE_ASSET = Asset("carelink://warehouse/marts")
 log = logging.getLogger(__name__)
