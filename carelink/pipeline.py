@@ -28,6 +28,7 @@ from carelink.errors import (
 from carelink.private import private_dir
 
 if TYPE_CHECKING:  # the stages' types, without importing pandas or SQLAlchemy here
+    import pandas as pd
     import sqlalchemy as sa
 
     from sources.result import SourceExtract
@@ -412,6 +413,17 @@ def _source_history(engine, source: str, extract_date: date) -> dict[str, list[i
     return warehouse.table_row_history(engine, source, before=extract_date)
 
 
+def _replace_run_rows(engine: sa.Engine, qualified_table: str, frame: pd.DataFrame,
+                      **key: str) -> None:
+    """A task's rows in a dq table, in place of any it wrote before under the same run (the
+    tables hold one set per run): Airflow retries a task after a dropped connection, and a
+    task cleared in the UI runs again under its run id."""
+    import warehouse
+
+    with engine.begin() as conn:
+        warehouse.replace_rows(conn, qualified_table, frame, where=key)
+
+
 def run_gate(settings: Settings, source: str, extract_date: date, run_id: str) -> dict:
     """Great Expectations gate for one source's extract; results go to dq.validation_results.
     When a critical expectation fails the source is recorded as blocked and the caller stops
@@ -428,7 +440,8 @@ def run_gate(settings: Settings, source: str, extract_date: date, run_id: str) -
             history=_source_history(engine, source, extract_date),
             docs_dir=report_dir(settings, extract_date) / "data_docs",
         )
-        warehouse.append_rows(engine, "dq.validation_results", result.results_frame())
+        _replace_run_rows(engine, "dq.validation_results", result.results_frame(),
+                          run_id=run_id, source=source)
         if result.blocked:
             message = f"{source}: critical expectations failed — " + "; ".join(
                 failed_expectation_text(f, extract.tables) for f in result.critical_failures)
@@ -481,7 +494,7 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
             out_dir=night_dir(settings, extract_date) / "linkage",
             report_dir=restricted_dir(settings, extract_date),
         )
-        warehouse.append_rows(engine, "dq.linkage_runs", outcome.linkage_run_frame())
+        _replace_run_rows(engine, "dq.linkage_runs", outcome.linkage_run_frame(), run_id=run_id)
     finally:
         engine.dispose()
     return outcome.summary()
@@ -490,6 +503,7 @@ def run_linkage(settings: Settings, extract_date: date, run_id: str) -> dict:
 def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str) -> dict:
     """Stale GP registers, Star scoring bias and linkage sanity over the linked night."""
     import warehouse
+    from expectations.nightly import SOURCE as CROSS_SOURCE
     from expectations.nightly import check_night
 
     require_night_in_order(settings, extract_date)
@@ -504,7 +518,8 @@ def run_cross_source_checks(settings: Settings, extract_date: date, run_id: str)
             restricted_dir=restricted_dir(settings, extract_date),
             docs_dir=report_dir(settings, extract_date) / "data_docs",
         )
-        warehouse.append_rows(engine, "dq.validation_results", outcome.results_frame())
+        _replace_run_rows(engine, "dq.validation_results", outcome.results_frame(),
+                          run_id=run_id, source=CROSS_SOURCE)
     finally:
         engine.dispose()
     summary = dict(outcome.summary())

@@ -201,3 +201,27 @@ def test_no_las_database_at_the_embedded_default_is_an_absent_source(tmp_path) -
     extract = extract_source(settings, "las", date(2026, 11, 22))
     assert extract.status == "absent"
     assert "las_reporting.db" in extract.message
+
+
+def test_a_retried_gate_task_records_its_results_once(county, tmp_path) -> None:
+    """dq.validation_results holds one row per expectation per run: a gate task that Airflow
+    retries (a dropped connection after the results were written) or that is cleared and run
+    again in the same run replaces its rows rather than adding a second set."""
+    import warehouse
+    from carelink.pipeline import extract_recorded, run_gate
+
+    settings = _settings(county, tmp_path)
+    night = date(2026, 11, 22)
+    warehouse.upgrade(settings.warehouse_url)
+    extract_recorded(settings, "gp", night, "run1")
+
+    def rows() -> int:
+        return int(warehouse.query(settings.warehouse_url,
+                                   "select count(*) as n from dq.validation_results "
+                                   "where run_id = 'run1'")["n"].iloc[0])
+
+    run_gate(settings, "gp", night, "run1")
+    once = rows()
+    assert once > 0
+    run_gate(settings, "gp", night, "run1")
+    assert rows() == once
