@@ -187,6 +187,9 @@ def test_families_are_possible() -> None:
         cared_for_names.setdefault(caring.carer.pid, []).append(caring.cared_for.first_name)
     assert all(len(set(names)) == len(names) for names in cared_for_names.values())
     generation = timedelta(days=15 * 365)
+    # the checks below are per kind: each kind must be there, or they would check nothing
+    assert {"Child", "Parent"} <= {caring.relationship for caring in world.carings}
+    assert "same_first_name_same_address" in {kind for _, _, kind in world.hard_negatives}
     for caring in world.carings:  # "Child": the carer is the child of the cared-for person
         if caring.relationship == "Child":
             assert caring.cared_for.dob <= caring.carer.dob - generation, caring.rid
