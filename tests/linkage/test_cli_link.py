@@ -70,7 +70,7 @@ def test_missing_record_id_column_names_file(tmp_path: Path) -> None:
 
 
 def test_saved_model_scores_the_same_way(inputs: list[Path], tmp_path: Path) -> None:
-    from linkage.cli_link import LinkSummary, _read  # noqa: F401 - shared reader
+    from linkage.cli_link import LinkSummary, _read
     from linkage.model import train_model
     from linkage.records import RECORD_COLUMNS, make_record
 
