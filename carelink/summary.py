@@ -44,6 +44,11 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
             "from dq.linkage_runs where run_id = :run_id",
             {"run_id": run_id},
         )
+        loaded = warehouse.query_frame(
+            engine,
+            "select snapshot_date, run_id from marts.carers_known"
+            " order by snapshot_date desc limit 1",
+        )
         stale = warehouse.query_frame(
             engine,
             "select coalesce(sum(stale_entries), 0) as stale, coalesce(sum(entries), 0) as entries"
@@ -68,6 +73,9 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
         "stale_entries": int(stale["stale"].iloc[0]) if len(stale) else 0,
         "register_entries": int(stale["entries"].iloc[0]) if len(stale) else 0,
         "flagged_practitioners": flagged["practitioner_ref"].tolist(),
+        # The night the marts (stale entries, flags) hold, when it is not this run's.
+        "marts_from": (None if len(loaded) and loaded["run_id"].iloc[0] == run_id
+                       else str(loaded["snapshot_date"].iloc[0]) if len(loaded) else "no night"),
         "critical_failures": failures.to_dict("records"),
         "reports": report_paths(settings, extract_date),
     }
@@ -113,13 +121,14 @@ def night_summary_lines(result: NightResult) -> list[str]:
             f"  linkage: {link['records_in']} records → {link['persons_out']} persons"
             f" ({link['keys_new']} new keys, {link['keys_retired']} retired)"
         )
-    out.append(
-        f"  GP registers: {s.get('stale_entries', 0)} stale of {s.get('register_entries', 0)}"
-        " entries"
-    )
-    flagged = s.get("flagged_practitioners") or []
-    out.append(f"  Carers Star: {len(flagged)} practitioner(s) flagged"
-               + (f" ({', '.join(flagged)})" if flagged else ""))
+    if s.get("marts_from"):
+        out.append(f"  warehouse not loaded by this run: its marts still hold {s['marts_from']}")
+    else:
+        out.append(f"  GP registers: {s.get('stale_entries', 0)} stale of"
+                   f" {s.get('register_entries', 0)} entries")
+        flagged = s.get("flagged_practitioners") or []
+        out.append(f"  Carers Star: {len(flagged)} practitioner(s) flagged"
+                   + (f" ({', '.join(flagged)})" if flagged else ""))
     if result.failed_tasks:
         failed = [t for t in result.failed_tasks if result.task_states[t] == "failed"]
         waiting = [t for t in result.failed_tasks if t not in failed]

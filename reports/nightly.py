@@ -73,6 +73,14 @@ def build_nightly_report(engine, inputs: ReportInputs) -> Path:  # engine: sqlal
     gate = q("select source, suite, expectation, severity, success, unexpected_count,"
              " element_count from dq.validation_results where run_id = :r"
              " order by source, suite, expectation", r=inputs.run_id)
+    # The marts hold the last night that loaded; a night whose load failed says so rather
+    # than showing the night before's figures as its own.
+    loaded = q("select snapshot_date, run_id from marts.carers_known"
+               " order by snapshot_date desc limit 1")
+    marts_from = None
+    if not len(loaded) or loaded["run_id"].iloc[0] != inputs.run_id:
+        marts_from = (loaded.iloc[0].to_dict() if len(loaded)
+                      else {"snapshot_date": None, "run_id": None})
     known = q("select in_provider, in_las, in_gp, carers from marts.carers_known"
               " where snapshot_date = (select max(snapshot_date) from marts.carers_known)")
     star = q("select change_1_2, change_1_3 from marts.star_change")
@@ -131,7 +139,7 @@ def build_nightly_report(engine, inputs: ReportInputs) -> Path:  # engine: sqlal
 
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     html = env.get_template("nightly.html.j2").render(
-        extract_date=inputs.extract_date, run_id=inputs.run_id,
+        extract_date=inputs.extract_date, run_id=inputs.run_id, marts_from=marts_from,
         ledger=ledger.to_dict("records"),
         files=_file_accounting(inputs.work_dir, dict(zip(ledger["source"], ledger["status"],
                                                          strict=True))),

@@ -51,3 +51,34 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     assert dom.count("<svg") >= 3 and "Row accounting" in dom
     shot = screenshot(report, tmp_path / "report.png")
     assert shot.exists() and shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_a_night_that_did_not_load_says_whose_figures_the_marts_hold(report: Path) -> None:
+    """The marts hold the last night that loaded: a later run whose load failed must not
+    present them as its own, in the page or in `carelink run`'s summary."""
+    from carelink.airflow_runner import NightResult
+    from carelink.summary import collect_night_summary
+
+    root = report.parent.parent
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(root / "data")},
+                                 landing_dir=root / "county" / "landing")
+    assert "was not loaded by this run" not in report.read_text(encoding="utf-8")
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        failed = build_nightly_report(engine, ReportInputs(
+            NIGHT, "night-1-rerun-failed", settings.work_dir / NIGHT.isoformat(),
+            root / "failed-reports"))
+    finally:
+        engine.dispose()
+    html = failed.read_text(encoding="utf-8")
+    assert "was not loaded by this run" in html
+    assert f"last night that loaded, {NIGHT.isoformat()} (run night-1)" in html
+
+    loaded = collect_night_summary(settings, NIGHT, "night-1")
+    assert loaded["marts_from"] is None
+    assert any("stale of" in line for line in
+               NightResult(NIGHT, "night-1", {}, summary=loaded).lines())
+    other = collect_night_summary(settings, NIGHT, "night-1-rerun-failed")
+    lines = NightResult(NIGHT, "night-1-rerun-failed", {}, summary=other).lines()
+    assert f"  warehouse not loaded by this run: its marts still hold {NIGHT}" in lines
+    assert not any("stale of" in line or "Carers Star" in line for line in lines)
