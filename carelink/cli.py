@@ -122,6 +122,8 @@ def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_warehouse_roles(args: argparse.Namespace) -> int:
     """Create or update the PostgreSQL roles; passwords from CARELINK_ROLE_PASSWORD_*."""
+    import sqlalchemy as sa
+
     import warehouse
     from carelink.config import role_passwords
 
@@ -132,6 +134,11 @@ def cmd_warehouse_roles(args: argparse.Namespace) -> int:
         warehouse.create_roles(engine, passwords)
     except RuntimeError as exc:
         raise CommandError(str(exc)) from exc
+    except sa.exc.DBAPIError as exc:
+        # The server's words only: SQLAlchemy's own text quotes the statement.
+        first_line = (str(exc.orig).splitlines() or [""])[0]
+        raise CommandError(f"roles not created: {type(exc.orig).__name__}: {first_line}"
+                           ) from None
     finally:
         engine.dispose()
     for role, password in passwords.items():

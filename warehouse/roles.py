@@ -27,6 +27,17 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _scram_verifier(conn: sa.Connection, role: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier of `password`, computed on this side by libpq
+    (`PQencryptPasswordConn`), so the password itself is never in SQL text: not in the
+    server's statement log, and not in a failed statement an error message quotes."""
+    pgconn = getattr(conn.connection.dbapi_connection, "pgconn", None)
+    if pgconn is None:
+        raise RuntimeError("role passwords need the psycopg driver "
+                           "(a postgresql+psycopg:// warehouse URL)")
+    return pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+
+
 def create_roles(engine: sa.Engine, passwords: Mapping[str, str | None]) -> None:
     """Create (or bring up to date) the three roles and their grants; safe to rerun.
 
@@ -42,12 +53,13 @@ def create_roles(engine: sa.Engine, passwords: Mapping[str, str | None]) -> None
     with engine.begin() as conn:
         for role, schemas in READS.items():
             password = passwords.get(role)
-            login = f"LOGIN PASSWORD {_literal(password)}" if password else "NOLOGIN"
+            login = (f"LOGIN PASSWORD {_literal(_scram_verifier(conn, role, password))}"
+                     if password else "NOLOGIN")
             conn.execute(sa.text(
                 f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
                 f"THEN CREATE ROLE {role}; END IF; END $$"
             ))
-            conn.execute(sa.text(f"ALTER ROLE {role} {login}"))
+            conn.exec_driver_sql(f"ALTER ROLE {role} {login}")  # a verifier holds colons
             for schema in SCHEMAS:
                 conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
                 if schema not in schemas:

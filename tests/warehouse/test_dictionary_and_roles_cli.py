@@ -3,8 +3,12 @@ works on PostgreSQL and refuses DuckDB with a clear message."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from carelink.cli import main
@@ -33,15 +37,45 @@ def test_roles_refused_on_duckdb(tmp_path, capsys) -> None:
     assert "need PostgreSQL" in capsys.readouterr().err
 
 
+def _scram_holds(verifier: str, password: str) -> bool:
+    """Whether a PostgreSQL SCRAM-SHA-256 verifier was made from `password` (RFC 5802)."""
+    head, _, keys = verifier.partition("$")[2].partition("$")
+    iterations, salt = head.split(":")
+    stored_key = keys.split(":")[0]
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt),
+                                 int(iterations))
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    return base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
+
+
 def test_roles_command_on_postgres(warehouse_url, monkeypatch) -> None:
     if not warehouse_url.startswith("postgresql"):
-        return
-    monkeypatch.setenv("CARELINK_ROLE_PASSWORD_ANALYST", "analyst-test-secret")
+        pytest.skip("roles are PostgreSQL's (the DuckDB variant is refused above)")
+    secret = "analyst-test-secret"
+    monkeypatch.setenv("CARELINK_ROLE_PASSWORD_ANALYST", secret)
     assert main(["warehouse", "upgrade", "--warehouse", warehouse_url]) == 0
-    assert main(["warehouse", "roles", "--warehouse", warehouse_url]) == 0
+    sent: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        sent.append(f"{statement} {parameters}")
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", capture)
+    try:
+        assert main(["warehouse", "roles", "--warehouse", warehouse_url]) == 0
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", capture)
+    # The password never travels as SQL text (a statement log, an error quoting it)...
+    assert any("ALTER ROLE carelink_analyst LOGIN PASSWORD" in s for s in sent)
+    assert not [s for s in sent if secret in s]
     engine = sa.create_engine(warehouse_url)
     try:
         with engine.connect() as conn:
+            verifier = conn.execute(sa.text(
+                "select rolpassword from pg_authid where rolname = 'carelink_analyst'"
+            )).scalar_one()
+            # ...yet the role's stored verifier is that password's.
+            assert verifier.startswith("SCRAM-SHA-256$") and _scram_holds(verifier, secret)
+            assert not _scram_holds(verifier, "another-secret")
             conn.execute(sa.text("SET ROLE carelink_analyst"))
             conn.execute(sa.text("select count(*) from marts.carers_known"))
             try:
