@@ -10,9 +10,10 @@ Nothing else in the project reads environment variables: stages receive a `Setti
 | CARELINK_LANDING | $CARELINK_DATA_DIR/landing | where the three sources deliver |
 | CARELINK_LAS_URL | sqlite:///$CARELINK_LANDING/las/las_reporting.db | LAS reporting database |
 | CARELINK_WAREHOUSE_URL | duckdb:///$CARELINK_DATA_DIR/warehouse.duckdb | the warehouse |
+| CARELINK_WORK_KEEP_DAYS | 7 | nights' work folders (identifiers) kept this many days |
 | CARELINK_REPORTS_DIR | $CARELINK_DATA_DIR/reports | nightly, IG and Data Docs output |
 | CARELINK_MODELS_DIR | $CARELINK_DATA_DIR/models | versioned linkage models + approval pointer |
-| CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque |
+| CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque (`change-me…` refused) |
 | CARELINK_STALE_SHARE_THRESHOLD | 0.25 | practice stale share above which the gate warns |
 | CARELINK_ALERT_WEBHOOK | (none: alerts off) | URL that receives a JSON note when a task fails |
 | CARELINK_EXTRACT_RETRY_DELAY | 120 | seconds before an unreachable source is retried (doubling) |
@@ -118,6 +119,10 @@ class Settings:
         the repository, so keys stay stable across nights on that machine.
         """
         if self.person_key_secret_value:
+            if self.person_key_secret_value.lower().startswith("change-me"):
+                # .env.example's placeholder is public: keys made with it are guessable.
+                raise ValueError("CARELINK_PERSON_KEY_SECRET is still the .env.example "
+                                 "placeholder; set it from a secret store")
             return self.person_key_secret_value.encode()
         path = self.data_dir / ".person_key_secret"
         if not path.exists():

@@ -3,6 +3,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from carelink import codelists
 from carelink.cli import build_parser
 from carelink.config import Settings
@@ -35,6 +37,9 @@ def test_person_key_secret_is_created_once_and_kept(tmp_path):
     assert (tmp_path / ".person_key_secret").stat().st_mode & 0o077 == 0
     env = {"CARELINK_DATA_DIR": str(tmp_path), "CARELINK_PERSON_KEY_SECRET": "from-a-vault"}
     assert Settings.from_env(env).person_key_secret() == b"from-a-vault"
+    # the compose file's example value is public, so it is refused rather than used
+    with pytest.raises(ValueError, match="placeholder"):
+        Settings.from_env({**env, "CARELINK_PERSON_KEY_SECRET": "change-me"}).person_key_secret()
 
 
 def test_code_lists_ship_with_the_package():
