@@ -13,7 +13,7 @@ Nothing else in the project reads environment variables: stages receive a `Setti
 | CARELINK_WORK_KEEP_DAYS | 7 | nights' work folders (identifiers) kept this many days |
 | CARELINK_REPORTS_DIR | $CARELINK_DATA_DIR/reports | nightly, IG and Data Docs output |
 | CARELINK_MODELS_DIR | $CARELINK_DATA_DIR/models | versioned linkage models + approval pointer |
-| CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque (`change-me…` refused) |
+| CARELINK_PERSON_KEY_SECRET | random, kept in $CARELINK_DATA_DIR | keeps person keys opaque |
 | CARELINK_STALE_SHARE_THRESHOLD | 0.25 | practice stale share above which the gate warns |
 | CARELINK_ALERT_WEBHOOK | (none: alerts off) | URL that receives a JSON note when a task fails |
 | CARELINK_EXTRACT_RETRY_DELAY | 120 | seconds before an unreachable source is retried (doubling) |

@@ -241,8 +241,11 @@ def link_csv_files(inputs: list[Path], out: Path, *, pairs: Path | None = None,
         except Exception as exc:
             if model is None:
                 raise
-            raise LinkInputError(f"{model}: the model cannot score these records "
-                                 f"({type(exc).__name__}: {exc})") from exc
+            # The engine's text is left out: a conversion error can quote a record's value.
+            raise LinkInputError(
+                f"{model}: the model cannot score these records ({type(exc).__name__}: its "
+                "comparisons expect columns or values that carelink's person records do not "
+                "have; use a model carelink trained, or leave out --model)") from None
         result = cluster_records(records, settings, threshold, forced=[], cannot={},
                                  scored=(scored, n_scored))
         found = result.clusters.set_index("source_record_key")["cluster_id"]

@@ -205,6 +205,26 @@ def test_an_unusable_model_or_output_stops_before_any_work(inputs: list[Path],
         link_csv_files(inputs, blocked / "out.csv", pairs=None, model=None)
 
 
+def test_a_model_that_cannot_score_the_records_is_named_without_the_engine_text(
+        inputs: list[Path], tmp_path: Path) -> None:
+    """A model written for other columns fails as the model's fault (exit 2 with its file
+    name); the engine's own text, which can quote a value from a record, stays out."""
+    import json
+
+    from linkage.model import PRIOR_MODEL
+
+    model = json.loads(PRIOR_MODEL.read_text(encoding="utf-8"))
+    sql = json.dumps(model["comparisons"][1])
+    model["comparisons"][1] = json.loads(sql.replace("first_name", "forename_as_keyed"))
+    path = tmp_path / "other_columns.json"
+    path.write_text(json.dumps(model), encoding="utf-8")
+    with pytest.raises(LinkInputError) as caught:
+        link_csv_files(inputs, tmp_path / "out.csv", pairs=None, model=path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: the model cannot score these records")
+    assert "forename_as_keyed" not in message and "Binder" not in message
+
+
 def test_a_handful_of_records_links_its_plain_duplicates_and_only_them(tmp_path: Path) -> None:
     # Five records cannot estimate a model (ten pairs): the built-in prior's m and u apply,
     # with the match rate from the input. Duplicates link; father and son, twins don't.
