@@ -526,7 +526,7 @@ def _typed(
 def _parse_date(value: str) -> date:
     parsed = identity.parse_date_dmy(value)
     if parsed is None:  # pragma: no cover - missing values never reach here
-        raise ValueError(value)
+        raise ValueError("no date")
     return parsed
 
 
@@ -548,16 +548,17 @@ def _parse_birth_date(value: str) -> date:
 
 def _parse_timestamp(value: str) -> datetime:
     parsed = identity.parse_timestamp(value)
+    # The messages never hold the value: it may be a date of birth (see DateFormatError).
     if parsed is None or parsed.tzinfo is not None:
-        raise ValueError(value)  # the specification says no zone: UK local time
+        raise ValueError("no timestamp, or one with a zone")  # the spec: UK local time, no zone
     if not _MIN_TS <= parsed < _MAX_TS:
-        raise ValueError(value)
+        raise ValueError("out of range")
     return parsed
 
 
 def _parse_int(value: str) -> int:
     if not _INTEGER.match(value) or abs(int(value)) > _INT64_MAX:
-        raise ValueError(value)
+        raise ValueError("not an integer")
     return int(value)
 
 
