@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from carelink.config import Settings
+from carelink.config import Settings, mask_url
 
 log = logging.getLogger("carelink")
 
@@ -116,7 +116,7 @@ def cmd_warehouse_upgrade(args: argparse.Namespace) -> int:
     except warehouse.WarehouseBehind as exc:
         print(f"carelink warehouse upgrade: {exc}", file=sys.stderr)
         return 2
-    print(f"warehouse at revision {revision}: {warehouse.describe_url(settings.warehouse_url)}")
+    print(f"warehouse at revision {revision}: {mask_url(settings.warehouse_url)}")
     return 0
 
 

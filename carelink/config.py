@@ -25,6 +25,7 @@ Nothing else in the project reads environment variables: stages receive a `Setti
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Mapping
@@ -139,6 +140,16 @@ class Settings:
             finally:
                 os.unlink(tmp)
         return path.read_text().strip().encode()
+
+
+def mask_url(url: str) -> str:
+    """A database URL safe for logs and messages: any password replaced by `***`."""
+    import sqlalchemy as sa  # here, not at the top: the DAG files import this module
+
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL: mask crudely rather than fail
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 WAREHOUSE_ROLES = ("carelink_etl", "carelink_ig", "carelink_analyst")

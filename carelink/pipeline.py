@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from carelink.config import Settings
+from carelink.config import Settings, mask_url
 from carelink.errors import (
     ExtractRejected,
     NightOutOfOrder,
@@ -72,13 +72,13 @@ def open_warehouse(settings: Settings, purpose: str, *, create: bool = False
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
         if create and warehouse.current_revision(engine) is None:
-            log.info("creating the warehouse at %s", warehouse.describe_url(settings.warehouse_url))
+            log.info("creating the warehouse at %s", mask_url(settings.warehouse_url))
             warehouse.upgrade_engine(engine)
         warehouse.ensure_current(engine)
         yield engine
     except sa.exc.OperationalError as exc:
         raise WarehouseUnreachable(
-            f"warehouse {warehouse.describe_url(settings.warehouse_url)} cannot be opened to "
+            f"warehouse {mask_url(settings.warehouse_url)} cannot be opened to "
             f"{purpose}: {driver_reason(exc)}") from exc
     finally:
         engine.dispose()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from carelink import codelists
+from carelink.config import mask_url
 from carelink.errors import ExtractRejected, SourceError, driver_reason
 from carelink.identity import (
     DateFormatError,
@@ -45,7 +45,7 @@ from sources.quarantine import quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
 from sources.tables import LAS_VIEWS
 
-__all__ = ["OVERLAP", "extract", "mask_url"]
+__all__ = ["OVERLAP", "extract"]
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +91,6 @@ class _RowFault(ValueError):
 
 
 # --- public ----------------------------------------------------------------------------------
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by `***`, safe for logs and error messages."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparseable URL: mask crudely rather than fail
-        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def extract(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from warehouse.load import (
     StageResult,
     append_rows,
-    describe_url,
     keep_linkage_start,
     make_engine,
     nights_run,
@@ -52,7 +51,6 @@ __all__ = [
     "append_rows",
     "create_roles",
     "current_revision",
-    "describe_url",
     "ensure_current",
     "head_revision",
     "make_engine",

@@ -57,11 +57,6 @@ def make_engine(url: str) -> sa.Engine:
     return engine
 
 
-def describe_url(url: str) -> str:
-    """The URL for logs and messages, with any password masked."""
-    return sa.make_url(url).render_as_string(hide_password=True)
-
-
 # --- bulk writes ------------------------------------------------------------------------------
 
 
@@ -497,7 +492,7 @@ def read_linkage_state(engine: sa.Engine, extract_date: date | None = None
 
 
 __all__ = [
-    "SCHEMAS", "StageResult", "append_rows", "conform_staged", "describe_url", "make_engine",
+    "SCHEMAS", "StageResult", "append_rows", "conform_staged", "make_engine",
     "keep_linkage_start", "metadata", "query", "query_frame", "read_linkage_state",
     "read_source_state",
     "read_staging", "record_blocked", "replace_rows", "stage_extract", "table_row_history",

@@ -134,9 +134,13 @@ def test_upgrade_from_the_previous_revision_keeps_loaded_data(warehouse_url):
         engine.dispose()
 
 
-def test_describe_url_masks_password():
-    shown = warehouse.describe_url("postgresql+psycopg://etl:s3cret@db:5432/carelink")
+def test_mask_url_masks_password():
+    from carelink.config import mask_url
+
+    shown = mask_url("postgresql+psycopg://etl:s3cret@db:5432/carelink")
     assert "s3cret" not in shown and "etl" in shown
+    # a URL SQLAlchemy cannot parse is still masked
+    assert "s3cret" not in mask_url("postgresql+psycopg://etl:s3cret@db:notaport/carelink")
 
 
 # --- staging loads ------------------------------------------------------------------------
