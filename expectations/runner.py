@@ -21,9 +21,6 @@ import pandas as pd
 
 from expectations.suites import Derived, Severity, Spec, SuiteContext
 
-# Before any import of great_expectations (lazy, in `_gx`): no usage statistics, ever.
-os.environ["GX_ANALYTICS_ENABLED"] = "False"
-
 RESULT_COLUMNS = ["run_id", "run_date", "source", "suite", "expectation", "severity", "success",
                   "unexpected_count", "element_count"]
 
@@ -74,6 +71,7 @@ def outcomes_frame(outcomes: list[ExpectationOutcome], *, run_id: str, run_date:
 
 @cache
 def _gx():
+    # Before great_expectations is imported (only here): no usage statistics, ever.
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
