@@ -261,8 +261,12 @@ def require_night_in_order(settings: Settings, extract_date: date) -> None:
         raise NightOutOfOrder(order.message)
 
 
-def stage_night(settings: Settings, extract_date: date, run_id: str | None = None) -> StageOutcome:
-    """Extract and stage every source for one night, without linkage or the quality gate."""
+def stage_night(settings: Settings, extract_date: date, run_id: str | None = None, *,
+                gate: bool = True) -> StageOutcome:
+    """Extract, check and stage every source for one night: the DAG's extract, validate and
+    stage tasks in one process, without linkage. A source its gate blocks is recorded as
+    blocked and not staged, as in the night. `gate=False` is for measurement harnesses only
+    (linkage evaluation, benchmarks), which stage generated counties many times over."""
     import warehouse
 
     run_id = run_id or f"stage__{extract_date.isoformat()}"
@@ -273,7 +277,13 @@ def stage_night(settings: Settings, extract_date: date, run_id: str | None = Non
     outcome = StageOutcome(extract_date, run_id)
     for source in SOURCES:
         try:
-            outcome.extracts[source] = extract_recorded(settings, source, extract_date, run_id)
+            extract = outcome.extracts[source] = extract_recorded(
+                settings, source, extract_date, run_id)
+            if gate and extract.status == "extracted":
+                checked = run_gate(settings, source, extract_date, run_id)
+                if checked["blocked"]:
+                    outcome.errors[source] = checked["message"]
+                    continue
             stage_source(settings, source, extract_date, run_id)
         except (ExtractRejected, SourceError) as exc:
             outcome.errors[source] = str(exc)

@@ -7,7 +7,6 @@ when first imported, and other tests in this process have imported it already.""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ import pytest
 import warehouse
 from carelink.config import Settings
 from synthetic import generate_county
+from tests.support.broken_exports import break_provider_export
 from tests.support.browser import rendered_dom
 from tests.support.privacy import marts_identifier_findings
 
@@ -105,7 +105,7 @@ def test_three_nights_then_a_rerun(world) -> None:
     night_reports = world.reports_dir / "2026-11-24"
     report = night_reports / "nightly.html"
     assert report.exists() and "<svg" in report.read_text()
-    _opens_offline(night_reports)
+    _pages_written(night_reports)
     # The privacy scan again, now on marts built from real linkage through the real DAG.
     engine = warehouse.make_engine(world.warehouse_url)
     try:
@@ -118,7 +118,7 @@ DEMO_PAGES = ("data_docs/provider.html", "data_docs/las.html", "data_docs/gp.htm
               "data_docs/cross_source.html", "restricted/linkage_report.html")
 
 
-def _opens_offline(folder: Path) -> None:
+def _pages_written(folder: Path) -> None:
     for page in DEMO_PAGES:
         assert (folder / page).exists(), page
 
@@ -136,27 +136,12 @@ def test_demo_night_pages_render_in_headless_chromium(world) -> None:
             assert "Threshold sensitivity" in dom and "<svg" in dom
 
 
-def _break_provider_export(folder: Path, keep: float = 0.1) -> None:
-    """What a broken export looks like: carers.csv cut short, the manifest written to match
-    (so the reader accepts it and only the gate's volume check can see it)."""
-    carers = folder / "carers.csv"
-    lines = carers.read_bytes().split(b"\r\n")
-    header, rows = lines[0], [line for line in lines[1:] if line]
-    rows = rows[: max(1, int(len(rows) * keep))]
-    carers.write_bytes(b"\r\n".join([header, *rows]) + b"\r\n")
-    manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8-sig"))
-    manifest["files"]["carers.csv"] = {"rows": len(rows),
-                                       "sha256": hashlib.sha256(carers.read_bytes()).hexdigest()}
-    manifest_path.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-
-
 def test_a_blocked_source_skips_only_its_branch(world) -> None:
     """Night four's provider export is cut to a tenth: the gate blocks the provider, the run
     exits non-zero naming it, the provider keeps night three's data, LAS and GP still load."""
     night = date(2026, 11, 25)
     carers_before = _carers(world)
-    _break_provider_export(world.landing_dir / "provider" / night.isoformat())
+    break_provider_export(world.landing_dir / "provider" / night.isoformat())
     result = run_night(world, night)
     assert result.exit_code != 0, result.output[-3000:]
     assert "provider" in result.output and "blocked" in result.output

@@ -225,3 +225,35 @@ def test_a_retried_gate_task_records_its_results_once(county, tmp_path) -> None:
     assert once > 0
     run_gate(settings, "gp", night, "run1")
     assert rows() == once
+
+
+def test_carelink_stage_checks_each_source_as_the_night_does(county, tmp_path) -> None:
+    """`carelink stage` runs the same gate as the DAG's validate tasks: a provider export cut
+    short is blocked and not staged (staging keeps the night before's), the others stage."""
+    import shutil
+
+    import warehouse
+    from tests.support.broken_exports import break_provider_export
+
+    landing = tmp_path / "landing"
+    shutil.copytree(county / "landing", landing)
+    settings = Settings.from_env({"CARELINK_DATA_DIR": str(tmp_path / "data")},
+                                 landing_dir=landing)
+    for night in (date(2026, 11, 22), date(2026, 11, 23)):
+        assert stage_night(settings, night).ok
+    engine = warehouse.make_engine(settings.warehouse_url)
+    try:
+        carers_before = len(warehouse.read_staging(engine)["provider_carer"])
+        break_provider_export(landing / "provider" / "2026-11-24")
+        outcome = stage_night(settings, date(2026, 11, 24))
+        carers_after = len(warehouse.read_staging(engine)["provider_carer"])
+        ledger = warehouse.query_frame(engine, "select source, status from meta.run_ledger"
+                                       " where extract_date = '2026-11-24'")
+    finally:
+        engine.dispose()
+    assert not outcome.ok
+    assert "critical expectations failed" in outcome.errors["provider"]
+    assert "volume_vs_previous_nights" in outcome.errors["provider"]
+    assert dict(zip(ledger["source"], ledger["status"], strict=True)) == {
+        "provider": "blocked", "las": "extracted", "gp": "extracted"}
+    assert carers_after == carers_before
