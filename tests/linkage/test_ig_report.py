@@ -120,8 +120,6 @@ def test_no_page_fetches_anything_from_the_network(nights: dict) -> None:
 def test_clerical_review_never_shows_a_pair_the_opt_out_forbids(nights: dict) -> None:
     import re
 
-    from linkage.clusters import _is_optout_edge
-
     staged = nights["staged"]
     carers = staged["provider_carer"]
     refs = set(carers.loc[carers["information_sharing"] == "Declined", "carer_ref"])
@@ -132,7 +130,10 @@ def test_clerical_review_never_shows_a_pair_the_opt_out_forbids(nights: dict) ->
     viewer = (nights["first"].report.parent / VIEWER_HTML).read_text()
     pairs = re.findall(r'"unique_id_l": "([^"]+)", "unique_id_r": "([^"]+)"', viewer)
     assert pairs
-    assert not [p for p in pairs if _is_optout_edge(*p, declined)]
+    # the rule written out: a declined file's record meets only the provider's own records
+    assert not [(left, right) for left, right in pairs
+                if (left in declined and not right.startswith("provider:"))
+                or (right in declined and not left.startswith("provider:"))]
 
 
 @pytest.mark.browser
