@@ -86,6 +86,8 @@ def _nickname_equal(a: str, b: str) -> bool:
     ("SARA", "SARAH"), ("SAL", "SARA"), ("ALLAN", "ALAN"), ("SHAUN", "SEAN"),
     ("ISOBEL", "ISABEL"), ("IZZY", "ISOBEL"), ("TRACY", "TRACEY"), ("CLARE", "CLAIRE"),
     ("MOHAMMAD", "MUHAMMAD"), ("MO", "MOHAMMED"),
+    # seen unlinked on an independently written county at evaluation scale (helper J)
+    ("BERT", "ROBERT"), ("KAY", "KATHLEEN"), ("SYL", "SYLVIA"), ("ALBY", "ALBERT"),
 ])
 def test_common_diminutives_and_spellings_are_nickname_equal(a: str, b: str) -> None:
     assert _nickname_equal(a, b)
