@@ -56,6 +56,8 @@ _RELATION_WORDS = (_FEMALE_WORDS | _MALE_WORDS | {
     "PARTNER", "SPOUSE", "PARENT", "PARENTS", "CHILD", "FRIEND", "NEIGHBOUR", "RELATIVE",
     "GRANDPARENT", "GRANDCHILD", "SIBLING", "MUMMY", "DADDY", "GRANDMA", "GRANDAD",
     "GRANDDAD", "GRANDPA", "GRANNY"}) - _TITLES
+# Generational suffixes typed after a name (`John Smith Jr`): they are not the surname.
+_GENERATION_WORDS = {"JR", "JNR", "JUNIOR", "SR", "SNR", "SENIOR", "II", "III"}
 _FILLER_WORDS = {"MY", "HIS", "HER", "THEIR", "THE", "AND", "OF", "DOB", "NHS", "NO", "BORN"}
 _NEE = re.compile(r"\bn[eé]e\b", re.I)
 _DATE_OR_NUMBER = re.compile(
@@ -299,6 +301,8 @@ def parse_free_text_name(text: object) -> tuple[str | None, str | None]:
         given = _strip_relation_words(parts[1])
         return given[0], parts[0][0]
     words = _strip_relation_words(parts[0])  # `Jean Smith, dementia`: a note follows
+    while len(words) > 2 and words[-1] in _GENERATION_WORDS:  # `John Smith Jr`
+        words = words[:-1]
     if len(words) == 1:
         return None, words[0]
     if len(words[0]) > 1 and all(len(w) == 1 for w in words[1:]):  # `SMITH J A`

@@ -19,6 +19,10 @@ def test_free_text_names_from_emis() -> None:
     assert parse_free_text_name("John Smith (husband)") == ("JOHN", "SMITH")
     assert parse_free_text_name("SMITH, John") == ("JOHN", "SMITH")
     assert parse_free_text_name("Mary O'Neill-Jones") == ("MARY", "ONEILL-JONES")
+    # a generational suffix is no surname (seen on an independent county: `John Smith Jr`)
+    assert parse_free_text_name("Mr John Smith Jr (son)") == ("JOHN", "SMITH")
+    assert parse_free_text_name("John Smith Snr") == ("JOHN", "SMITH")
+    assert parse_free_text_name("J Smith Junior") == ("J", "SMITH")
     assert parse_free_text_name("  ") == (None, None)
 
 
