@@ -29,10 +29,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import date
+from functools import lru_cache
 
 import pandas as pd
 
-from linkage.records import canonical_first_name, gp_cared_for_keys, gp_patient_key, one_slip
+from linkage.records import (
+    canonical_first_name,
+    gp_cared_for_keys,
+    gp_patient_key,
+    nicknames,
+    one_slip,
+)
 
 DobTest = Callable[[date, date], bool]  # `linkage.clusters.dobs_compatible`
 
@@ -149,14 +156,34 @@ def _birth_date(record: dict) -> date | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _diminutives() -> dict[str, frozenset[str]]:
+    """Formal name → the nicknames the table gives for it (ELIZABETH → BETTY, LIZ, …)."""
+    out: dict[str, set[str]] = {}
+    for nickname, forms in nicknames().items():
+        for form in forms:
+            out.setdefault(form, set()).add(nickname)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _initials(name: str, alt: object) -> set[str]:
+    """Initials a person of this first name may be written with: the name's, its formal
+    forms', and those of the names they go by (`Mrs B Dunard` for Elizabeth: Betty)."""
+    forms = (_text(alt) or "").split()
+    out = {name[0], *(f[0] for f in forms)}
+    if len(name) > 1:
+        out |= {n[0] for f in forms for n in _diminutives().get(f, ())}
+    return out
+
+
 def first_name_level(a: dict, b: dict) -> int:
     """How well two first names agree (0: they do not, or one is missing)."""
     fa, fb = _text(a.get("first_name")), _text(b.get("first_name"))
     if fa is None or fb is None:
         return 0
     if len(fa) == 1 or len(fb) == 1:  # `R Clark` may be Bob Clark: Robert's initial
-        initials_a = {fa[0], *(f[0] for f in (_text(a.get("first_name_alt")) or "").split())}
-        initials_b = {fb[0], *(f[0] for f in (_text(b.get("first_name_alt")) or "").split())}
+        initials_a = _initials(fa, a.get("first_name_alt"))
+        initials_b = _initials(fb, b.get("first_name_alt"))
         return _FIRST_INITIAL if (fa if len(fa) == 1 else fb) in (
             initials_b if len(fa) == 1 else initials_a) else 0
     if fa == fb:

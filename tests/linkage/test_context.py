@@ -183,6 +183,22 @@ def test_contradictions_veto() -> None:
     assert mention_score(bob, r, dobs_compatible) > 0
 
 
+
+def test_an_initial_may_be_that_of_the_name_the_person_goes_by() -> None:
+    """`Mrs B Dunard` for Elizabeth (Betty), `Mr T Evans` for Anthony (Tony), `P Moore` for
+    Margaret (Peggy): seen unjoined on an independent county at evaluation scale."""
+    for formal, initial in (("ELIZABETH", "B"), ("ANTHONY", "T"), ("MARGARET", "P"),
+                            ("PATRICIA", "T"), ("ELIZABETH", "L")):
+        full = {"first_name": formal, "first_name_alt": formal, "last_name": "DUNARD"}
+        init = {"first_name": initial, "first_name_alt": initial, "last_name": "DUNARD"}
+        assert mention_score(full, init, dobs_compatible) > 0, (formal, initial)
+        assert mention_score(init, full, dobs_compatible) > 0, (formal, initial)
+    # an initial that is no form of the name still disagrees
+    mary = {"first_name": "MARY", "first_name_alt": "MARY", "last_name": "DUNARD"}
+    z = {"first_name": "Z", "first_name_alt": "Z", "last_name": "DUNARD"}
+    assert mention_score(mary, z, dobs_compatible) == 0
+
+
 def test_cluster_records_adds_context_links_under_the_guards() -> None:
     records = _county()
     result = cluster_records(records, fixed_settings(), 0.95)
