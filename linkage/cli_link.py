@@ -176,8 +176,11 @@ def _check_writable(path: Path | None) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
         with path.open("a", encoding="utf-8"):
             pass
+        if not existed:  # the check must not leave an empty output behind if the run stops
+            path.unlink()
     except OSError as exc:
         raise LinkInputError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
 

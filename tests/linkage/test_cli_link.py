@@ -225,6 +225,23 @@ def test_a_model_that_cannot_score_the_records_is_named_without_the_engine_text(
     assert "forename_as_keyed" not in message and "Binder" not in message
 
 
+def test_a_refused_output_leaves_no_empty_clusters_file_behind(inputs: list[Path],
+                                                               tmp_path: Path) -> None:
+    """`--out` writable but `--pairs` not: the command stops, and a script that looks for
+    CLUSTERS.csv must not find an empty one the check created (seen by an independent
+    review); a CLUSTERS.csv that was there before is left as it was."""
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    out = tmp_path / "clusters.csv"
+    with pytest.raises(LinkInputError, match="cannot be written"):
+        link_csv_files(inputs, out, pairs=blocked / "pairs.csv", model=None)
+    assert not out.exists()
+    out.write_text("earlier\n", encoding="utf-8")
+    with pytest.raises(LinkInputError, match="cannot be written"):
+        link_csv_files(inputs, out, pairs=blocked / "pairs.csv", model=None)
+    assert out.read_text(encoding="utf-8") == "earlier\n"
+
+
 def test_a_handful_of_records_links_its_plain_duplicates_and_only_them(tmp_path: Path) -> None:
     # Five records cannot estimate a model (ten pairs): the built-in prior's m and u apply,
     # with the match rate from the input. Duplicates link; father and son, twins don't.
