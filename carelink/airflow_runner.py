@@ -8,12 +8,15 @@ CARELINK_* variables for this process before Airflow is imported.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -21,7 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from carelink.config import PROJECT_ROOT, Settings
-from carelink.errors import BadDataError, NightOutOfOrder, SourceError
+from carelink.errors import BadDataError, NightOutOfOrder, RunInProgress, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +174,39 @@ def _quiet_expected_failures() -> None:
         structlog.configure(processors=[_drop_expected_tracebacks, *processors])
 
 
+@contextmanager
+def one_run_at_a_time(settings: Settings) -> Iterator[None]:
+    """Hold the data folder's run lock for a night or a training run (`RunInProgress` when
+    another process holds it). The lock is the operating system's and goes with the process,
+    so a run that was killed leaves nothing to clear by hand."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / ".carelink-run.lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunInProgress(
+                f"another carelink run or model train ({holder}) is using {settings.data_dir};"
+                " wait for it to finish, then run again") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_night(settings: Settings, extract_date: date) -> NightResult:
+    with one_run_at_a_time(settings):
+        return _run_night(settings, extract_date)
+
+
+def _run_night(settings: Settings, extract_date: date) -> NightResult:
     ensure_warehouse(settings)
     started = time.monotonic()
     run_id, states = run_dag(settings, DAG_ID, logical_date_for(extract_date),
@@ -198,5 +233,7 @@ def run_night(settings: Settings, extract_date: date) -> NightResult:
 def run_training(settings: Settings, on: date) -> tuple[str, dict[str, str]]:
     """The `linkage_training` DAG for one date (its weekly slot, 05:00 London): a candidate
     model trained on what is staged, evaluated, and left for IG to approve."""
-    ensure_warehouse(settings)
-    return run_dag(settings, TRAINING_DAG_ID, datetime.combine(on, dtime(5, 0), tzinfo=LONDON))
+    with one_run_at_a_time(settings):
+        ensure_warehouse(settings)
+        return run_dag(settings, TRAINING_DAG_ID,
+                       datetime.combine(on, dtime(5, 0), tzinfo=LONDON))

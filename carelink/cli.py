@@ -82,7 +82,7 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from carelink.airflow_runner import run_night
-    from carelink.errors import WarehouseUnreachable
+    from carelink.errors import RunInProgress, WarehouseUnreachable
     from warehouse import WarehouseBehind
 
     settings = _settings(args)
@@ -93,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                            "(--landing, or CARELINK_LANDING)")
     try:
         result = run_night(settings, args.date)
-    except (WarehouseBehind, WarehouseUnreachable) as exc:
+    except (WarehouseBehind, WarehouseUnreachable, RunInProgress) as exc:
         raise CommandError(str(exc)) from exc
     for line in result.lines():
         print(line)
@@ -176,13 +176,13 @@ def cmd_model_list(args: argparse.Namespace) -> int:
 def cmd_model_train(args: argparse.Namespace) -> int:
     """The training DAG through Airflow, as the weekly schedule would run it."""
     from carelink.airflow_runner import run_training
-    from carelink.errors import WarehouseUnreachable
+    from carelink.errors import RunInProgress, WarehouseUnreachable
     from warehouse import WarehouseBehind
 
     settings = _settings(args)
     try:
         run_id, states = run_training(settings, args.date)
-    except (WarehouseBehind, WarehouseUnreachable) as exc:
+    except (WarehouseBehind, WarehouseUnreachable, RunInProgress) as exc:
         raise CommandError(str(exc)) from exc
     for task_id, state in sorted(states.items()):
         print(f"  {task_id:<22} {state}")

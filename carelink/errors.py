@@ -43,6 +43,12 @@ class NightOutOfOrder(Exception):
     one. Never retried: the answer does not change."""
 
 
+class RunInProgress(Exception):
+    """Another `carelink run` or `carelink model train` is using the same data folder: two
+    runs on one embedded Airflow metadata database and one warehouse would trip over each
+    other's records, so the second stops at once, saying so."""
+
+
 def driver_reason(exc: BaseException) -> str:
     """A database driver's own first line (`database disk image is malformed`), which names
     the problem and not the credentials; its type alone when it has no text. Takes a
