@@ -228,7 +228,15 @@ def _greedy_union(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
             union(a, b, True)
     ordered = edges.sort_values(["match_weight", "unique_id_l", "unique_id_r"],
                                 ascending=[False, True, True])
-    for a, b in zip(ordered["unique_id_l"], ordered["unique_id_r"], strict=True):
+    # A cared-for mention on a file whose carer declined joins last. The person it names (a
+    # parent cared for by two children) may be on a consenting sibling's file too, and that
+    # mention's links to LAS and GP records must not be lost to the other child's choice:
+    # the declined mention then stays with the provider's records, as the opt-out asks. A
+    # carer's own declined file keeps its place: their choice covers them as a person.
+    late = {k for k in keys if groups[k].declined and k.startswith("provider:cared_for:")}
+    pairs = list(zip(ordered["unique_id_l"], ordered["unique_id_r"], strict=True))
+    for a, b in ([p for p in pairs if not late.intersection(p)]
+                 + [p for p in pairs if late.intersection(p)]):
         if a in sets and b in sets:
             union(a, b, False)
     members: dict[str, list[str]] = {}
@@ -253,9 +261,16 @@ def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
     settled = pinned | shared_nhs | {k for k in info.index
                                      if _as_date(info.loc[k, "date_of_birth"]) is not None}
     members: dict[str, set[str]] = {}
+    everyone: dict[str, set[str]] = {}
     for k, c in cluster.items():
+        everyone.setdefault(c, set()).add(k)
         if k in settled:
             members.setdefault(c, set()).add(k)
+    # Declined-file records kept from a cluster holding LAS or GP records are apart by the
+    # opt-out, not by who they are: no rival to a consenting record in that cluster.
+    declined = set(info.index[info["information_sharing_declined"].astype(bool)])
+    optout_apart = {c for c, ms in everyone.items() if ms <= declined}
+    shared = {c for c, ms in everyone.items() if any(not m.startswith("provider:") for m in ms)}
     best: dict[str, dict[str, float]] = {}
     for a, b, w in zip(edges["unique_id_l"], edges["unique_id_r"], edges["match_weight"],
                        strict=True):
@@ -271,8 +286,10 @@ def _ambiguous_records(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
             continue
         own = per.get(cluster[k])
         barred = cannot.get(k, set())
+        opt_out_only = k not in declined and cluster[k] in shared
         other = max((w for c, w in per.items()
-                     if c != cluster[k] and not barred & members.get(c, set())), default=None)
+                     if c != cluster[k] and not barred & members.get(c, set())
+                     and not (opt_out_only and c in optout_apart)), default=None)
         if own is None or (other is not None and own - other < AMBIGUITY_MARGIN):
             out.add(k)
     return out

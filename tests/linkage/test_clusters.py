@@ -235,3 +235,37 @@ def test_a_transposed_date_of_birth_on_a_record_without_a_postcode_is_compared()
     ])
     cluster = _cluster_of(cluster_records(records, fixed_settings(), 0.95))
     assert cluster["provider:carer:C1"] == cluster["las:1"]
+
+
+def test_a_declined_siblings_mention_does_not_cost_the_consenting_siblings_links() -> None:
+    """A mother cared for by two children: one declined sharing, one agreed. The declined
+    file's mention of her may not reach LAS or GP records; the agreed file's may. Whatever
+    the scores, the agreed mention keeps its council and GP links and the declined one stays
+    with the provider's records (seen on two independently written counties, where the
+    strongest link, the two provider mentions, used to come first)."""
+    from linkage.clusters import constrained_clusters
+
+    info = _info([("provider:cared_for:CF1", "1940-03-01", None),  # on the declined file
+                  ("provider:cared_for:CF2", None, None),          # on the agreed file
+                  ("gp:D82001:9434765919:cared_for:1", "1940-03-01", None),
+                  ("las:7", "1940-03-01", "9434765870")])
+    info.loc["provider:cared_for:CF1", "information_sharing_declined"] = True
+    edges = _edges([("provider:cared_for:CF1", "provider:cared_for:CF2", 25.0),
+                    ("provider:cared_for:CF2", "gp:D82001:9434765919:cared_for:1", 14.0),
+                    ("gp:D82001:9434765919:cared_for:1", "las:7", 18.0),
+                    ("provider:cared_for:CF1", "las:7", 20.0)])
+    cluster = constrained_clusters(sorted(info.index), edges, info, [])
+    agreed = cluster["provider:cared_for:CF2"]
+    assert cluster["gp:D82001:9434765919:cared_for:1"] == agreed == cluster["las:7"]
+    assert cluster["provider:cared_for:CF1"] != agreed
+
+    # A carer who declined on one file and agreed on another is one person who declined:
+    # the strongest link (their two files) still comes first and keeps them from LAS.
+    carer = _info([("provider:carer:C1", "1960-01-01", None),
+                   ("provider:carer:C2", "1960-01-01", None),
+                   ("las:8", "1960-01-01", None)])
+    carer.loc["provider:carer:C1", "information_sharing_declined"] = True
+    cluster = constrained_clusters(sorted(carer.index), _edges([
+        ("provider:carer:C1", "provider:carer:C2", 25.0),
+        ("provider:carer:C2", "las:8", 15.0)]), carer, [])
+    assert cluster["provider:carer:C1"] == cluster["provider:carer:C2"] != cluster["las:8"]
