@@ -104,6 +104,36 @@ def test_run_without_a_landing_folder_says_so_at_once(tmp_path):
                                    "not exist (--landing, or CARELINK_LANDING)")
 
 
+def test_a_second_run_on_one_data_folder_stops_at_once_saying_why(tmp_path):
+    """Two runs on one embedded Airflow database and warehouse trip over each other's
+    records (a second `carelink run` died in Airflow with a traceback): the second stops
+    before Airflow starts, naming the run that holds the folder, and the lock goes with it."""
+    import fcntl
+    import os
+
+    (tmp_path / "landing").mkdir()
+    command = [str(Path(sys.executable).with_name("carelink")), "run", "--date", "2026-11-24"]
+    env = {"PATH": "/usr/bin:/bin", "CARELINK_DATA_DIR": str(tmp_path)}
+    lock = tmp_path / ".carelink-run.lock"
+    with lock.open("a+") as held:  # another run: this process, holding the lock
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write(f"pid {os.getpid()}")
+        held.flush()
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == (
+            f"carelink run: another carelink run or model train (pid {os.getpid()}) is using "
+            f"{tmp_path}; wait for it to finish, then run again")
+        train = subprocess.run([*command[:1], "model", "train", "--date", "2026-11-24"],
+                               capture_output=True, text=True, timeout=60, env=env)
+        assert train.returncode == 2 and "is using" in train.stderr
+    from carelink.airflow_runner import one_run_at_a_time
+    from carelink.config import Settings
+
+    with one_run_at_a_time(Settings.from_env(env)):  # free again once the holder lets go
+        pass
+
+
 def test_progress_lines_only_under_carelink_run(monkeypatch, capsys):
     """`carelink run` sets CARELINK_PROGRESS; under a scheduler the callbacks stay silent."""
     from datetime import UTC, datetime, timedelta
