@@ -330,7 +330,18 @@ def implausible_links(inputs: IgReportInputs, frame: pd.DataFrame) -> dict:
     return {"persons_with_two_valid_nhs_numbers": two_nhs,
             "persons_with_incompatible_dates_of_birth": incompatible,
             "persons_with_dobs_over_2_years_apart_by_one_keying_slip": slips,
+            "persons_recorded_as_both_female_and_male": sex_conflicts(frame),
             "carer_linked_as_own_cared_for_person": self_care}
+
+
+def sex_conflicts(frame: pd.DataFrame) -> int:
+    """Persons whose records say both F and M. Not a guard (sex is keyed wrongly often
+    enough that a record's sex cannot veto a link, and a title such as `Mr` on a GP
+    free-text mention is a guess), but a chain through a record with only an initial, no
+    date of birth and no sex (`E Loades` between an Ernest and an Emma) shows up here first,
+    so IG sees how many there are and can sample them."""
+    sexes = frame.loc[frame["sex"].isin(["F", "M"]), ["person_key", "sex"]]
+    return int((sexes.groupby("person_key")["sex"].nunique() > 1).sum())
 
 
 def _dob_conflicts(frame: pd.DataFrame) -> tuple[int, int]:

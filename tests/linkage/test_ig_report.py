@@ -61,6 +61,8 @@ def test_report_holds_every_item(nights: dict) -> None:
     assert implausible["persons_with_two_valid_nhs_numbers"] == 0
     assert implausible["persons_with_incompatible_dates_of_birth"] == 0
     assert implausible["carer_linked_as_own_cared_for_person"] == 0
+    assert implausible["persons_recorded_as_both_female_and_male"] >= 0
+
     assert sum(row["persons"] for row in report["cluster_sizes"]) == outcome.persons_out
     sensitivity = report["threshold_sensitivity"]
     assert [row["tonight"] for row in sensitivity].count(True) == 1
@@ -145,3 +147,13 @@ def test_pages_render_offline_in_headless_chromium(nights: dict) -> None:
         dom = rendered_dom(folder / splink_page)
         # vega draws its charts into a canvas: present only if the inline scripts ran
         assert "<canvas" in dom and 'class="marks"' in dom, splink_page
+
+
+def test_persons_recorded_as_both_sexes_are_counted() -> None:
+    import pandas as pd
+
+    from linkage.ig_report import sex_conflicts
+
+    frame = pd.DataFrame({"person_key": ["p1", "p1", "p1", "p2", "p2", "p3"],
+                          "sex": ["M", None, "F", "F", "F", "M"]})
+    assert sex_conflicts(frame) == 1
