@@ -126,6 +126,7 @@ def cmd_warehouse_roles(args: argparse.Namespace) -> int:
 
     import warehouse
     from carelink.config import role_passwords
+    from carelink.errors import driver_reason
 
     settings = _settings(args)
     passwords = role_passwords()
@@ -136,9 +137,7 @@ def cmd_warehouse_roles(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from exc
     except sa.exc.DBAPIError as exc:
         # The server's words only: SQLAlchemy's own text quotes the statement.
-        first_line = (str(exc.orig).splitlines() or [""])[0]
-        raise CommandError(f"roles not created: {type(exc.orig).__name__}: {first_line}"
-                           ) from None
+        raise CommandError(f"roles not created: {driver_reason(exc)}") from None
     finally:
         engine.dispose()
     for role, password in passwords.items():

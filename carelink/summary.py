@@ -44,11 +44,7 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
             "from dq.linkage_runs where run_id = :run_id",
             {"run_id": run_id},
         )
-        loaded = warehouse.query_frame(
-            engine,
-            "select snapshot_date, run_id from marts.carers_known"
-            " order by snapshot_date desc limit 1",
-        )
+        loaded_on, loaded_by = warehouse.marts_loaded_by(engine)
         stale = warehouse.query_frame(
             engine,
             "select coalesce(sum(stale_entries), 0) as stale, coalesce(sum(entries), 0) as entries"
@@ -74,8 +70,7 @@ def collect_night_summary(settings: Settings, extract_date: date, run_id: str) -
         "register_entries": int(stale["entries"].iloc[0]) if len(stale) else 0,
         "flagged_practitioners": flagged["practitioner_ref"].tolist(),
         # The night the marts (stale entries, flags) hold, when it is not this run's.
-        "marts_from": (None if len(loaded) and loaded["run_id"].iloc[0] == run_id
-                       else str(loaded["snapshot_date"].iloc[0]) if len(loaded) else "no night"),
+        "marts_from": None if loaded_by == run_id else str(loaded_on or "no night"),
         "critical_failures": failures.to_dict("records"),
         "reports": report_paths(settings, extract_date),
     }

@@ -233,10 +233,11 @@ def _greedy_union(keys: list[str], edges: pd.DataFrame, info: pd.DataFrame,
     # mention's links to LAS and GP records must not be lost to the other child's choice:
     # the declined mention then stays with the provider's records, as the opt-out asks. A
     # carer's own declined file keeps its place: their choice covers them as a person.
-    late = {k for k in keys if groups[k].declined and k.startswith("provider:cared_for:")}
-    pairs = list(zip(ordered["unique_id_l"], ordered["unique_id_r"], strict=True))
-    for a, b in ([p for p in pairs if not late.intersection(p)]
-                 + [p for p in pairs if late.intersection(p)]):
+    late = [k for k in keys if groups[k].declined and k.startswith("provider:cared_for:")]
+    if late:
+        last = ordered["unique_id_l"].isin(late) | ordered["unique_id_r"].isin(late)
+        ordered = pd.concat([ordered[~last], ordered[last]])
+    for a, b in zip(ordered["unique_id_l"], ordered["unique_id_r"], strict=True):
         if a in sets and b in sets:
             union(a, b, False)
     members: dict[str, list[str]] = {}

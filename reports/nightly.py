@@ -75,12 +75,9 @@ def build_nightly_report(engine, inputs: ReportInputs) -> Path:  # engine: sqlal
              " order by source, suite, expectation", r=inputs.run_id)
     # The marts hold the last night that loaded; a night whose load failed says so rather
     # than showing the night before's figures as its own.
-    loaded = q("select snapshot_date, run_id from marts.carers_known"
-               " order by snapshot_date desc limit 1")
-    marts_from = None
-    if not len(loaded) or loaded["run_id"].iloc[0] != inputs.run_id:
-        marts_from = (loaded.iloc[0].to_dict() if len(loaded)
-                      else {"snapshot_date": None, "run_id": None})
+    loaded_on, loaded_by = warehouse.marts_loaded_by(engine)
+    marts_from = (None if loaded_by == inputs.run_id
+                  else {"snapshot_date": loaded_on, "run_id": loaded_by})
     known = q("select in_provider, in_las, in_gp, carers from marts.carers_known"
               " where snapshot_date = (select max(snapshot_date) from marts.carers_known)")
     star = q("select change_1_2, change_1_3 from marts.star_change")

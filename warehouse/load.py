@@ -424,6 +424,16 @@ def query_frame(engine: sa.Engine, sql: str, params: Mapping[str, Any] | None = 
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def marts_loaded_by(engine: sa.Engine) -> tuple[Any, str | None]:
+    """(snapshot date, run id) of the night the marts hold, (None, None) before any load:
+    the night's report and summary compare it with their own run, so a night whose load
+    failed never presents the night before's figures as its own."""
+    latest = query_frame(engine, "select snapshot_date, run_id from marts.carers_known"
+                                 " order by snapshot_date desc limit 1")
+    return (latest["snapshot_date"].iloc[0], latest["run_id"].iloc[0]) if len(latest) else (
+        None, None)
+
+
 def query(url: str, sql: str) -> pd.DataFrame:
     """`carelink sql`: one query against the warehouse at `url`."""
     engine = make_engine(url)
@@ -492,7 +502,7 @@ def read_linkage_state(engine: sa.Engine, extract_date: date | None = None
 
 
 __all__ = [
-    "SCHEMAS", "StageResult", "append_rows", "conform_staged", "make_engine",
+    "SCHEMAS", "StageResult", "append_rows", "conform_staged", "make_engine", "marts_loaded_by",
     "keep_linkage_start", "metadata", "query", "query_frame", "read_linkage_state",
     "read_source_state",
     "read_staging", "record_blocked", "replace_rows", "stage_extract", "table_row_history",
