@@ -126,7 +126,7 @@ def truth_linkage(county_dir: Path, staged: dict[str, pd.DataFrame], out_dir: Pa
     """A linkage folder in which every record carries its true person (truth/records.csv)
     and the caring relationships are resolved from the staged tables over those keys: the
     stale check's upper bound, separating what the check misses from what linkage misses."""
-    from linkage.relationships import caring_relationships
+    from linkage.relationships import resolve_relationships
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,8 +135,9 @@ def truth_linkage(county_dir: Path, staged: dict[str, pd.DataFrame], out_dir: Pa
                          "person_key": records["person"], "run_id": "truth"}
                         ).drop_duplicates("source_record_key")
     xref.to_parquet(out_dir / "person_xref.parquet", index=False)
-    caring_relationships(staged, xref).to_parquet(out_dir / "caring_relationship.parquet",
-                                                  index=False)
+    relationships, endings = resolve_relationships(staged, xref)
+    relationships.to_parquet(out_dir / "caring_relationship.parquet", index=False)
+    endings.to_parquet(out_dir / "caring_relationship_ending.parquet", index=False)
     xref.assign(role=records["role"], source=records["source_record_key"].str.split(":").str[0]
                 )[["source_record_key", "person_key", "role", "source"]].to_parquet(
         out_dir / "records.parquet", index=False)

@@ -193,7 +193,10 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
                                               "first_seen", "ended_on", "end_reason"])
     key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=False))
 
-    stale, restricted = st.register_staleness(staged, xref, relationships, run_id=run_id)
+    endings_file = linkage_dir / "caring_relationship_ending.parquet"
+    endings = pd.read_parquet(endings_file) if endings_file.exists() else None
+    stale, restricted = st.register_staleness(staged, xref, relationships, run_id=run_id,
+                                              endings=endings)
     summary = st.practice_summary(stale, run_id=run_id)
     stars = staged.get("provider_star_score")
     if stars is None or stars.empty:

@@ -34,7 +34,8 @@ SUMMARY_COLUMNS = ["snapshot_month", "practice_ods", "entries", "stale_entries",
 RECONCILIATION_COLUMNS = ["nhs_number", "title", "first_name", "last_name", "reasons",
                           "evidence_source", "evidence_date"]
 # Which source an ending's evidence came from, by the linkage's end_reason.
-END_REASON_SOURCE = {"breakdown": "provider", "ended_in_las": "las", "residential_care": "las"}
+END_REASON_SOURCE = {"breakdown": "provider", "cared_for_deceased": "provider",
+                     "ended_in_las": "las", "residential_care": "las"}
 
 
 @dataclass(frozen=True)
@@ -112,17 +113,43 @@ def _older(last_review: date | None, than: date) -> bool:
     return last_review is None or last_review < than
 
 
+def _caring_end(ends: list[tuple[date, str]], carer_key: str, cared_key: str,
+                deaths: dict[str, Evidence],
+                carer_deaths: dict[str, Evidence], checked_deaths: dict[str, Evidence]
+                ) -> Evidence | None:
+    """When one relationship ended by the contract's `caring_ended` endings (earliest first
+    in `ends`), and the source of that evidence; None while it stands. The contract's
+    endings are the cared-for person's death, a sustainment check, an LAS end date or a move
+    into residential care: the carer's own death on a death record is `carer_deceased`, not
+    caring ended, so it is passed over and the next ending, if any, is the one."""
+    for when, reason in ends:
+        if when is None:
+            continue
+        if reason == "carer_deceased":
+            if carer_key not in checked_deaths:
+                continue
+            return Evidence(when, carer_deaths[carer_key].source)
+        if reason == "cared_for_deceased" and cared_key in deaths:
+            return Evidence(when, deaths[cared_key].source)
+        return Evidence(when, END_REASON_SOURCE.get(reason or "", "linkage"))
+    return None
+
+
 def _names_cared_for(row: dict) -> bool:
     return gp_cared_for(row) is not None
 
 
 def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
-                       relationships: pd.DataFrame, *, run_id: str
+                       relationships: pd.DataFrame, *, run_id: str,
+                       endings: pd.DataFrame | None = None
                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(`gp_register_staleness` rows, restricted reconciliation rows with practice_ods).
 
     The second frame keeps the practice's own identifiers of each stale entry, for the
     restricted per-practice reconciliation lists only; it never reaches the marts.
+    `endings` is the linkage's every standing ending per relationship
+    (`linkage.relationships.resolve_relationships`); without it, each relationship's
+    earliest ending is all `caring_ended` can see.
     """
     key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=False))
     deaths = deaths_by_key(staged, key_of)
@@ -131,6 +158,13 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
     rels: dict[str, list[dict]] = {}
     for r in _records(relationships):
         rels.setdefault(r["carer_key"], []).append(r)
+    ends_of: dict[tuple[str, str], list[tuple[date, str]]] = {}
+    if endings is None:
+        # a linkage folder without the endings table: each relationship's earliest only
+        endings = relationships.dropna(subset=["ended_on"])
+    for r in _records(endings.sort_values("ended_on", kind="stable")):
+        ends_of.setdefault((r["carer_key"], r["cared_for_key"]), []).append(
+            (_day(r["ended_on"]), r["end_reason"]))
 
     patients: dict[tuple[str, str], list[dict]] = {}
     gp = staged.get("gp_register_entry")
@@ -179,24 +213,13 @@ def register_staleness(staged: dict[str, pd.DataFrame], xref: pd.DataFrame,
             if "cared_for_deceased" not in found and carer_key and rels.get(carer_key):
                 ends = []
                 for r in rels[carer_key]:
-                    when = _day(r.get("ended_on"))
-                    if when is None:
+                    cared_key = r["cared_for_key"]
+                    end = _caring_end(ends_of.get((carer_key, cared_key), []), carer_key,
+                                      cared_key, deaths, carer_deaths, checked_deaths)
+                    if end is None:
                         ends = []
                         break
-                    reason = r.get("end_reason")
-                    if reason == "carer_deceased" and carer_key not in checked_deaths:
-                        # the contract's endings are the cared-for person's death, a
-                        # sustainment check, an LAS end date or residential care; the carer's
-                        # own death on record is `carer_deceased`, not caring ended
-                        ends = []
-                        break
-                    if reason == "cared_for_deceased" and r["cared_for_key"] in deaths:
-                        source = deaths[r["cared_for_key"]].source
-                    elif reason == "carer_deceased" and carer_key in carer_deaths:
-                        source = carer_deaths[carer_key].source
-                    else:
-                        source = END_REASON_SOURCE.get(reason or "", "linkage")
-                    ends.append(Evidence(when, source))
+                    ends.append(end)
                 if ends:
                     last = max(ends, key=lambda d: d.when)
                     if last.when <= grace_limit and _older(last_review, last.when):

@@ -19,7 +19,7 @@ from linkage.ig_report import IgReportInputs, write_ig_report
 from linkage.keys import assign_keys, carried_keys, dormant_keys, moved_gp_keys
 from linkage.model import current_model, load_model, model_threshold, train_model
 from linkage.records import person_records
-from linkage.relationships import caring_relationships
+from linkage.relationships import resolve_relationships
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     keys = assign_keys(result.clusters, carried, secret=secret, run_id=run_id,
                        issued_on=extract_date.isoformat())
     dormant = dormant_keys(prev_xref, prev_dormant, keys.xref, extract_date)
-    relationships = caring_relationships(staged, keys.xref)
+    relationships, endings = resolve_relationships(staged, keys.xref)
     relationships["run_id"] = run_id
 
     history = cumulative_history((previous or {}).get("person_key_history"), keys.history)
@@ -110,7 +110,8 @@ def link_night(staged: dict[str, pd.DataFrame], previous: dict[str, pd.DataFrame
     files = {
         "person_xref": keys.xref, "person_key_history": history,
         "person_key_dormant": dormant,
-        "caring_relationship": relationships, "records": recs_out,
+        "caring_relationship": relationships, "caring_relationship_ending": endings,
+        "records": recs_out,
     }
     paths = {}
     for name, frame in files.items():

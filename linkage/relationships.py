@@ -21,6 +21,7 @@ from carelink.identity import nhs_digits
 from linkage.records import gp_cared_for, gp_cared_for_keys, iso_date
 
 COLUMNS = ["carer_key", "cared_for_key", "sources", "first_seen", "ended_on", "end_reason"]
+ENDING_COLUMNS = ["carer_key", "cared_for_key", "ended_on", "end_reason"]
 LAS_CARING_TYPES = {t.lower() for t in LAS_CARING_RELATIONSHIP_TYPES}
 INSTITUTIONAL_SETTINGS = {s.lower() for s in LAS_RESIDENTIAL_SETTINGS}
 
@@ -173,8 +174,9 @@ def _standing_ends(statements: list[dict]) -> list[tuple[date, str]]:
     return out
 
 
-def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataFrame:
-    """One row per (carer_key, cared_for_key) with sources, first_seen and the ending."""
+def _relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame
+                   ) -> list[tuple[str, str, dict, list[tuple[date, str]]]]:
+    """(carer_key, cared_for_key, merged statements, every ending that stands)."""
     key_of = dict(zip(xref["source_record_key"], xref["person_key"], strict=True))
     death, residential = _person_events(staged, key_of)
     merged: dict[tuple[str, str], dict] = {}
@@ -190,7 +192,6 @@ def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) ->
             row["first_seen"] = st["first_seen"]
         row["statements"].append(st)
     out = []
-    order = {"provider": 0, "las": 1, "gp": 2}
     for (carer, cared), row in merged.items():
         ends = _standing_ends(row["statements"])
         if cared in death:
@@ -199,10 +200,37 @@ def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) ->
             ends.append((death[carer], "carer_deceased"))
         if cared in residential:
             ends.append((residential[cared], "residential_care"))
-        ended_on, reason = min(ends) if ends else (None, None)
-        out.append({"carer_key": carer, "cared_for_key": cared,
-                    "sources": ",".join(sorted(row["sources"], key=order.get)),
-                    "first_seen": row["first_seen"], "ended_on": ended_on,
-                    "end_reason": reason})
-    frame = pd.DataFrame(out, columns=COLUMNS)
-    return frame.sort_values(["carer_key", "cared_for_key"]).reset_index(drop=True)
+        out.append((carer, cared, row, sorted(ends)))
+    return out
+
+
+def resolve_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(`linkage.caring_relationship` rows, every ending that stands).
+
+    The relationship row keeps the earliest ending, which is when the caring ended. The
+    endings table keeps them all, one row each, because a question about one kind of ending
+    needs the others: the contract's `caring_ended` does not count a carer's own death on a
+    death record, so when that came first the cared-for person's later move into a care home
+    is what ended the relationship for that rule."""
+    rows, endings = [], []
+    order = {"provider": 0, "las": 1, "gp": 2}
+    for carer, cared, row, ends in _relationships(staged, xref):
+        ended_on, reason = ends[0] if ends else (None, None)
+        rows.append({"carer_key": carer, "cared_for_key": cared,
+                     "sources": ",".join(sorted(row["sources"], key=order.get)),
+                     "first_seen": row["first_seen"], "ended_on": ended_on,
+                     "end_reason": reason})
+        endings.extend({"carer_key": carer, "cared_for_key": cared, "ended_on": when,
+                        "end_reason": why} for when, why in ends)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = frame.sort_values(["carer_key", "cared_for_key"]).reset_index(drop=True)
+    ending = pd.DataFrame(endings, columns=ENDING_COLUMNS)
+    ending = ending.sort_values(["carer_key", "cared_for_key", "ended_on"]).reset_index(
+        drop=True)
+    return frame, ending
+
+
+def caring_relationships(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataFrame:
+    """One row per (carer_key, cared_for_key) with sources, first_seen and the ending."""
+    return resolve_relationships(staged, xref)[0]

@@ -107,7 +107,7 @@ EXPECTED = {  # carer_key: (is_stale, reasons, evidence_date, review_overdue, la
 def _linkage_outputs(root, xref: pd.DataFrame, rel: pd.DataFrame):
     """The linkage stage's parquet outputs the cross-source checks read."""
     linkage = root / "linkage"
-    linkage.mkdir()
+    linkage.mkdir(parents=True)
     xref.to_parquet(linkage / "person_xref.parquet")
     rel.to_parquet(linkage / "caring_relationship.parquet")
     records = xref.assign(role="carer", source=xref["source_record_key"].str.split(":").str[0])
@@ -216,6 +216,45 @@ def test_a_carer_death_on_record_is_not_caring_ended(tmp_path) -> None:
     stale = pd.read_parquet(tmp_path / "checks" / "gp_register_staleness.parquet")
     reasons = dict(zip(stale["carer_key"], stale["reasons"], strict=True))
     assert (reasons["KM"], reasons["KN"]) == ("carer_deceased", "carer_deceased,caring_ended")
+
+
+def test_caring_ended_after_the_carer_death_is_still_seen(tmp_path) -> None:
+    """The relationship row keeps its earliest ending, here the carer's death on a death
+    record, which `caring_ended` does not count. The cared-for person's later move into a
+    care home ended the caring too: the linkage's endings table carries it, and the entry
+    lists both reasons, with the death as its evidence date."""
+    staged, xref, rel = _world()
+    number = nhs(2075)
+    staged["gp_register_entry"] = pd.concat([staged["gp_register_entry"], frame(
+        t.GP_REGISTER_ENTRY, [gp_row(practice_ods="D82003", entry_number=1, nhs_number=number,
+                                     first_name="PatO", last_name="Carer",
+                                     last_review_date=date(2025, 6, 1))])], ignore_index=True)
+    staged["las_person"] = pd.concat([staged["las_person"], frame(t.LAS_PERSON, [
+        {"person_id": 15, "sex": "F", "date_of_death": date(2026, 2, 1)}])],
+        ignore_index=True)
+    xref = pd.concat([xref, pd.DataFrame({
+        "source_record_key": [f"gp:D82003:{number}", "las:15"], "person_key": ["KO", "KO"],
+        "run_id": "run1"})], ignore_index=True)
+    rel = pd.concat([rel, pd.DataFrame([
+        ("KO", "KO1", "las", date(2026, 2, 1), "carer_deceased", date(2020, 1, 1))],
+        columns=rel.columns)], ignore_index=True)
+    endings = rel.dropna(subset=["ended_on"])[["carer_key", "cared_for_key", "ended_on",
+                                               "end_reason"]]
+    with_move = pd.concat([endings, pd.DataFrame([
+        {"carer_key": "KO", "cared_for_key": "KO1", "ended_on": date(2026, 4, 1),
+         "end_reason": "residential_care"}])], ignore_index=True)
+    found = {}
+    for name, table in (("earliest only", endings), ("every ending", with_move)):
+        linkage = _linkage_outputs(tmp_path / name, xref, rel)
+        table.to_parquet(linkage / "caring_relationship_ending.parquet")
+        check_night(staged, linkage, extract_date=NIGHT, run_id="run1",
+                    stale_share_threshold=0.3, out_dir=tmp_path / name / "checks",
+                    restricted_dir=tmp_path / name / "restricted", docs_dir=None)
+        stale = pd.read_parquet(tmp_path / name / "checks" / "gp_register_staleness.parquet")
+        row = stale.set_index("carer_key").loc["KO"]
+        found[name] = (row["reasons"], str(row["evidence_date"])[:10])
+    assert found == {"earliest only": ("carer_deceased", "2026-02-01"),
+                     "every ending": ("carer_deceased,caring_ended", "2026-02-01")}
 
 
 def test_a_rerun_of_the_night_replaces_the_reconciliation_lists(tmp_path) -> None:

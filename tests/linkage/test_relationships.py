@@ -174,3 +174,27 @@ def test_a_respite_stay_is_not_a_move_into_care() -> None:
             rel.loc[("P20", "P22"), "end_reason"]) == ("2024-10-01", "residential_care")
     assert (str(rel.loc[("P30", "P32"), "ended_on"]),
             rel.loc[("P30", "P32"), "end_reason"]) == ("2024-01-10", "residential_care")
+
+
+def test_every_standing_ending_is_kept_beside_the_earliest() -> None:
+    """The relationship row has the earliest ending; the endings table has each one, so the
+    stale check can pass over the carer's own death and still see the care-home move."""
+    from linkage.relationships import resolve_relationships
+
+    staged = empty_staged()
+    staged["las_person"] = staged_frame("las_person", [
+        {"person_id": 10, "date_of_death": "2025-01-05"}, {"person_id": 12}])
+    staged["las_person_relationship"] = staged_frame("las_person_relationship", [
+        {"relationship_id": 1, "person_id": 12, "related_person_id": 10,
+         "relationship_type": "Informal carer", "start_date": "2018-01-01"}])
+    staged["las_care_package"] = staged_frame("las_care_package", [
+        {"package_id": 1, "person_id": 12, "setting": "Residential care",
+         "start_date": "2025-02-01"}])
+    xref = pd.DataFrame({"source_record_key": ["las:10", "las:12"],
+                         "person_key": ["P10", "P12"]})
+    rel, endings = resolve_relationships(staged, xref)
+    assert rel[["ended_on", "end_reason"]].astype(str).values.tolist() == [
+        ["2025-01-05", "carer_deceased"]]
+    assert endings[["ended_on", "end_reason"]].astype(str).values.tolist() == [
+        ["2025-01-05", "carer_deceased"], ["2025-02-01", "residential_care"]]
+    assert rel.equals(caring_relationships(staged, xref))
