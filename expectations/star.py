@@ -82,6 +82,23 @@ def funnel_limits(means: np.ndarray, counts: np.ndarray, centre: float, sd: floa
     return centre - half, centre + half, tau2
 
 
+def within_practitioner_sd(changes: pd.DataFrame) -> float:
+    """The spread of one carer's change about their practitioner's mean (pooled SD).
+
+    By chance, a practitioner's mean varies with the spread of single carers' changes around
+    *their own practitioner's* mean. The spread between practitioners is what tau² is for.
+    The SD of every change about the overall mean holds both, so an optimistic
+    practitioner's offset widened every practitioner's limit before tau² was estimated.
+    With no difference between practitioners the two SDs agree. When no practitioner has
+    two carers this falls back to the overall SD."""
+    groups = changes.groupby("practitioner_ref")["change"]
+    dof = len(changes) - groups.ngroups
+    if dof <= 0:
+        return float(changes["change"].std(ddof=1)) if len(changes) > 1 else float("nan")
+    squares = (changes["change"] - groups.transform("mean")) ** 2
+    return float(np.sqrt(squares.sum() / dof))
+
+
 def practitioner_bias(stars: pd.DataFrame, *, run_id: str) -> tuple[pd.DataFrame, dict]:
     """`star_bias_practitioner` rows and the funnel's parameters (for the plot)."""
     changes = carer_changes(stars)
@@ -92,7 +109,7 @@ def practitioner_bias(stars: pd.DataFrame, *, run_id: str) -> tuple[pd.DataFrame
     if changes.empty:
         return pd.DataFrame(columns=BIAS_COLUMNS), {}
     centre = float(changes["change"].mean())
-    sd = float(changes["change"].std(ddof=1)) if len(changes) > 1 else float("nan")
+    sd = within_practitioner_sd(changes)
     per = changes.groupby("practitioner_ref")["change"].agg(carers="size", mean_change="mean")
     per = per.reset_index()
     if np.isfinite(sd) and sd > 0:

@@ -87,6 +87,22 @@ def test_funnel_limits_follow_spiegelhalter() -> None:
     assert tau2 > 0
 
 
+def test_sampling_spread_is_the_spread_within_practitioners() -> None:
+    """A practitioner's mean varies by chance with single carers' spread about their own
+    practitioner's mean; the difference between practitioners is tau²'s, not the SD's."""
+    changes = pd.DataFrame({"practitioner_ref": ["A", "A", "B", "B", "C"],
+                            "change": [0.0, 2.0, 10.0, 12.0, 40.0]})
+    # (1 + 1 + 1 + 1 + 0) over 5 carers less 3 practitioners
+    assert star.within_practitioner_sd(changes) == pytest.approx(np.sqrt(2.0))
+    assert star.within_practitioner_sd(changes) < changes["change"].std(ddof=1)
+    one_each = changes.drop_duplicates("practitioner_ref")
+    assert star.within_practitioner_sd(one_each) == pytest.approx(
+        one_each["change"].std(ddof=1))
+    bias, params = star.practitioner_bias(_stars({"A": [0.0, 2.0], "B": [10.0, 12.0]}),
+                                          run_id="r")
+    assert params["sd"] == pytest.approx(np.sqrt(2.0))
+
+
 def test_retrospective_share() -> None:
     stars = _stars({"P101": [2.0, 3.0]})
     stars.loc[stars["star_ref"] == "S1-2", "recorded_at"] += pd.Timedelta(days=8)
