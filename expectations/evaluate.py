@@ -191,3 +191,42 @@ def funnel_on_county(*, carers: int, seed: int, night: date = date(2026, 11, 24)
         seed=seed, practitioners=len(built.provider.practitioners),
         optimistic=frozenset(p.ref for p in built.provider.practitioners if p.optimistic),
         flagged=frozenset(bias.loc[bias["flagged"], "practitioner_ref"]))
+
+
+def funnel_at_caseloads(*, seed: int, optimistic: int = 3, practitioners: int = 30,
+                        caseload: tuple[int, int] = (12, 41), spread: float = 4.2,
+                        lift: tuple[float, float] = (3.0, 5.0),
+                        practitioner_sd: float = 0.4) -> FunnelResult:
+    """The nightly's funnel on simulated readings at the evaluation's caseloads.
+
+    The generator's practitioners score about 265 carers each; the evaluation's 660 carers
+    with a second reading among some thirty practitioners give about 22 each, where a
+    99.8 % funnel has little power. This draws only what the funnel reads: each practitioner
+    scores `caseload` carers' second reading (uniform), a carer's change is normal with SD
+    `spread`, practitioners differ a little (`practitioner_sd`, the overdispersion the
+    random-effects widening is for), and `optimistic` of them add a uniform `lift`.
+    Totals are whole numbers kept within the Star's 5–40."""
+    import numpy as np
+
+    from expectations import star
+
+    rng = np.random.default_rng(seed)
+    chosen = {int(i) for i in rng.choice(practitioners, optimistic, replace=False)}
+    rows, carer = [], 0
+    for p in range(practitioners):
+        effect = rng.normal(0.0, practitioner_sd) + (rng.uniform(*lift) if p in chosen else 0)
+        for _ in range(int(rng.integers(caseload[0], caseload[1] + 1))):
+            carer += 1
+            first = int(np.clip(round(rng.normal(20.0, 5.0)), 5, 40))
+            second = int(np.clip(round(first + rng.normal(1.5, spread) + effect), 5, 40))
+            for reading, total, month in ((1, first, "01"), (2, second, "07")):
+                rows.append({"star_ref": f"ST{carer:06d}{reading}", "carer_ref": f"CR{carer:06d}",
+                             "reading": str(reading), "assessment_date": f"02/{month}/2026",
+                             "recorded_at": f"2026-{month}-02 10:00:00",
+                             "practitioner_ref": f"PR{p:03d}", "total_score": str(total),
+                             "carer_self_rating": str(total)})
+    bias, _params = star.practitioner_bias(star_readings(rows), run_id=f"caseloads{seed}")
+    return FunnelResult(
+        seed=seed, practitioners=practitioners,
+        optimistic=frozenset(f"PR{p:03d}" for p in chosen),
+        flagged=frozenset(bias.loc[bias["flagged"], "practitioner_ref"]))

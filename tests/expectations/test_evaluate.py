@@ -10,7 +10,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from expectations.evaluate import funnel_on_county, score_stale, stale_register_accuracy
+from expectations.evaluate import (
+    funnel_at_caseloads,
+    funnel_on_county,
+    score_stale,
+    stale_register_accuracy,
+)
 from synthetic import generate_county
 from synthetic.county import practitioner_counts
 
@@ -92,3 +97,12 @@ def test_no_biased_practitioner_flags_nobody_in_19_of_20_seeds() -> None:
     assert all(not r.optimistic for r in results)
     quiet = sum(1 for r in results if not r.flagged)
     assert quiet >= 19, [(r.seed, sorted(r.flagged)) for r in results if r.flagged]
+
+
+def test_funnel_at_the_evaluation_caseloads() -> None:
+    """About 22 carers per practitioner: a lift of +6 to +8 is always found, and a county of
+    honest practitioners (who still differ a little) flags almost nobody."""
+    planted = [funnel_at_caseloads(seed=s, lift=(6.0, 8.0)) for s in (1, 2, 3)]
+    assert all(r.flagged == r.optimistic and len(r.optimistic) == 3 for r in planted)
+    honest = [funnel_at_caseloads(seed=s, optimistic=0) for s in range(1, 11)]
+    assert sum(r.false_flags for r in honest) <= 1
