@@ -9,7 +9,9 @@ Per carer (patient) on each practice's latest register:
   nobody, every person (at least one) the linkage says the carer cares for — died at least 90
   days before the snapshot month, and the last review is older than the latest of those deaths.
 - `caring_ended` (only when `cared_for_deceased` does not hold): every caring relationship of
-  the carer has `ended_on`, the last end at least 90 days before the snapshot month, and the
+  the carer ended by one of the contract's endings (from the linkage's table of every
+  standing ending, so a carer's own death on a death record, which is not one of them, does
+  not hide a later ending), the last end at least 90 days before the snapshot month, and the
   last review is older than that end.
 An entry with a "no longer a carer" date is never stale.
 """
