@@ -465,7 +465,9 @@ def build_suite(table: t.StagedTable, ctx: SuiteContext) -> Suite:
             _true(code.column, doc="the support reason is a label of the LAS code list"),
             _in_set("setting", cl.LAS_SETTINGS), _in_set("funding", cl.LAS_FUNDING),
             _between("weekly_cost", 0, None), *_dates("start_date", ctx),
-            _after("end_date", "start_date"),
+            # end_date is null while the package is open (las-reporting-db.md): a future
+            # one is a slip like any other date, not a planned end.
+            *_dates("end_date", ctx), _after("end_date", "start_date"),
         ]
     elif name == "las_person_merge":
         # GX has no "pair values differ"; a derived column says it plainly.
@@ -485,6 +487,7 @@ def build_suite(table: t.StagedTable, ctx: SuiteContext) -> Suite:
             _true(month.column), _true(known.column, doc="practice is in gp_practices.csv"),
             *_dates("date_recorded", ctx, key_date=True), *_dates("last_review_date", ctx),
             *_dates("no_longer_carer_date", ctx), *_dates("date_of_birth", ctx),
+            *_dates("cared_for_date_of_birth", ctx),
             _after("last_review_date", "date_recorded"),
             _after("no_longer_carer_date", "date_recorded"),
         ]

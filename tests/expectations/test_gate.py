@@ -224,3 +224,17 @@ def test_empty_incremental_extract_passes(source, builder) -> None:
     tables = {name: df.iloc[0:0] for name, df in builder().items()}
     result = _run(tables, source)
     assert not result.blocked and result.failures == []
+
+
+def test_every_date_a_source_delivers_is_checked_against_the_extract_date() -> None:
+    """The issue: nothing in the future of the extract date. A cared-for person's date of
+    birth on a GP register and a care package's end date are dates like the others (a
+    package's end_date is null while open, so a future one is a slip, not a plan)."""
+    rows = [gp_row(entry_number=1, nhs_number=nhs(1), cared_for_date_of_birth=NIGHT
+                   + timedelta(days=30))]
+    assert _failed(_run({"gp_register_entry": frame(t.GP_REGISTER_ENTRY, rows)}, "gp")) == {
+        ("gp_register_entry", "not_future:cared_for_date_of_birth"): "warning"}
+    tables = clean_las()
+    tables["las_care_package"].loc[0, "end_date"] = NIGHT + timedelta(days=30)
+    assert _failed(_run(tables, "las")) == {
+        ("las_care_package", "not_future:end_date"): "warning"}
