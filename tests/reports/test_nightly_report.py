@@ -10,6 +10,7 @@ import pytest
 import warehouse
 from carelink.config import Settings
 from carelink.pipeline import stage_night
+from expectations.nightly import check_night
 from reports.nightly import ReportInputs, build_nightly_report
 from synthetic import generate_county
 from tests.support.browser import rendered_dom, screenshot
@@ -25,7 +26,13 @@ def report(tmp_path_factory) -> Path:
     stage_night(settings, NIGHT, run_id="night-1")
     engine = warehouse.make_engine(settings.warehouse_url)
     try:
-        write_linkage(root / "linkage", warehouse.read_staging(engine))
+        staged = warehouse.read_staging(engine)
+        write_linkage(root / "linkage", staged)
+        # The night's cross-source checks, as the DAG runs them before the load: without
+        # them the marts hold no practitioner and the report draws no funnel plot.
+        check_night(staged, root / "linkage", extract_date=NIGHT, run_id="night-1",
+                    stale_share_threshold=settings.stale_share_threshold,
+                    out_dir=root / "checks", restricted_dir=root / "restricted")
         warehouse.load_night(engine, extract_date=NIGHT, run_id="night-1",
                              linkage_dir=root / "linkage", checks_dir=root / "checks")
         return build_nightly_report(engine, ReportInputs(
@@ -43,6 +50,15 @@ def test_report_is_self_contained_with_plots(report: Path) -> None:
         assert attribute not in html, attribute
     for section in ("Row accounting", "carers.csv", "Carers known", "Star"):
         assert section in html, section
+
+
+def test_report_draws_the_star_funnel_plot(report: Path) -> None:
+    """The issue's "done when": the funnel plot drawn in the nightly report (inline SVG),
+    beside each practitioner's retrospective share."""
+    html = report.read_text(encoding="utf-8")
+    section = html[html.index('id="bias"'):html.index('id="sustainment"')]
+    assert "<svg" in section and "funnel plot" in section
+    assert "keyed in &gt; 7 days later" in section
 
 
 @pytest.mark.browser
