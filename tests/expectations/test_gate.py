@@ -238,3 +238,17 @@ def test_every_date_a_source_delivers_is_checked_against_the_extract_date() -> N
     tables["las_care_package"].loc[0, "end_date"] = NIGHT + timedelta(days=30)
     assert _failed(_run(tables, "las")) == {
         ("las_care_package", "not_future:end_date"): "warning"}
+
+
+@pytest.mark.parametrize(("source", "builder"), [("las", clean_las), ("gp", clean_gp)])
+def test_a_quiet_night_records_every_expectation(source, builder) -> None:
+    """dq.validation_results holds one row per expectation per run (warehouse contract): a
+    night with no new rows records the same expectations as a busy one, each with the rows
+    it looked at, so that nights compare row for row."""
+    busy = _run(builder(), source).results_frame()
+    quiet = _run({name: df.iloc[0:0] for name, df in builder().items()}, source
+                 ).results_frame()
+    assert sorted(zip(quiet["suite"], quiet["expectation"], strict=True)) == sorted(
+        zip(busy["suite"], busy["expectation"], strict=True))
+    assert quiet["success"].all()
+    assert busy["element_count"].notna().all() and (quiet["element_count"] == 0).all()
