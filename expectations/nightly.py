@@ -249,16 +249,16 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
             {"column": "flagged", "value_set": [False]}, "warning", ("flagged",),
             "mean Star change above the 99.8% funnel limit suggests optimistic scoring")])
     outcomes += run_specs(per_key, "linkage_sanity", [Spec(
-        "one_valid_nhs_number_per_person_key", "ExpectColumnValuesToBeInSet",
-        {"column": "_single_nhs_number", "value_set": [True]}, "critical",
+        "one_valid_nhs_number_per_person_key", "ExpectRuleToHold",
+        {"column": "_single_nhs_number"}, "critical",
         ("_single_nhs_number",),
         "two valid NHS numbers under one person key: the linkage merged two people")])
     if not contact.empty:
         contact_outcomes = run_specs(contact.assign(_service_contact_agrees=contact["agrees"]),
                                      "las_service_contact", [Spec(
-            "service_contact_agrees_with_linkage", "ExpectColumnValuesToBeInSet",
-            {"column": "_service_contact_agrees", "value_set": [True],
-             "mostly": SERVICE_CONTACT_MOSTLY}, "warning", ("_service_contact_agrees",),
+            "service_contact_agrees_with_linkage", "ExpectRuleToHold",
+            {"column": "_service_contact_agrees", "mostly": SERVICE_CONTACT_MOSTLY}, "warning",
+            ("_service_contact_agrees",),
             "LAS carers_service_contact (Yes) vs the carer being known to the provider")])
         rate = float(contact["agrees"].mean())
         for o in contact_outcomes:

@@ -78,13 +78,25 @@ def _gx():
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from expectations import custom  # the custom classes, before any context exists
+
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False,
                                                          metric_calculations=False)
     asset = context.data_sources.add_pandas("carelink").add_dataframe_asset("frame")
     batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-    return gx, gxe, batch_definition
+    return gx, _ExpectationClasses(gxe, custom.CUSTOM_EXPECTATIONS), batch_definition
+
+
+class _ExpectationClasses:
+    """A spec's expectation class by name: a GX built-in or one of expectations.custom."""
+
+    def __init__(self, gxe, custom: dict) -> None:
+        self._gxe, self._custom = gxe, custom
+
+    def __getattr__(self, name: str):
+        return self._custom[name] if name in self._custom else getattr(self._gxe, name)
 
 
 def add_derived(df: pd.DataFrame, derived: tuple[Derived, ...] | list[Derived],

@@ -10,9 +10,10 @@ Great Expectations built-in and its arguments, plus a severity:
 - `warning`: a data-quality finding worth reporting but not worth stopping the night for.
 
 Rules GX cannot express directly are computed first as a clearly named derived column
-(`_<rule>`: True = fine, False = broken, null = not applicable) and then expected to be True
-with `ExpectColumnValuesToBeInSet(value_set=[True])`. Derived columns live only on the copy
-of the frame that is validated.
+(`_<rule>`: True = fine, False = broken, null = not applicable) and then expected to hold
+with a custom expectation class of `expectations.custom` (`ExpectRuleToHold`,
+`ExpectIdentifiersMostlyValid`). Derived columns live only on the copy of the frame that is
+validated.
 
 Volume: provider extracts are full snapshots, so a table with fewer than half the rows of the
 median of its last nights means a broken export (critical). LAS and GP extracts are
@@ -128,13 +129,13 @@ def _in_set(column: str, values, severity: Severity = "warning", mostly: float |
 
 
 def _true(column: str, severity: Severity = "warning", mostly: float | None = None,
-          doc: str = "") -> Spec:
-    """Expect a derived boolean column to be True wherever it is not null."""
-    kwargs: dict[str, Any] = {"column": column, "value_set": [True]}
+          doc: str = "", expectation: str = "ExpectRuleToHold") -> Spec:
+    """Expect a derived boolean column to be True wherever it is not null (a custom class of
+    `expectations.custom`, named here so that this module never imports GX)."""
+    kwargs: dict[str, Any] = {"column": column}
     if mostly is not None:
         kwargs["mostly"] = mostly
-    return Spec(column.lstrip("_"), "ExpectColumnValuesToBeInSet", kwargs, severity,
-                (column,), doc)
+    return Spec(column.lstrip("_"), expectation, kwargs, severity, (column,), doc)
 
 
 def _between(column: str, low, high, severity: Severity = "warning") -> Spec:
@@ -317,13 +318,14 @@ ODS = r"^[A-Z][0-9]{5}$"
 def _nhs_rules(mostly: float, value_col: str = "nhs_number",
                valid_col: str = "nhs_number_valid") -> tuple[list[Derived], list[Spec]]:
     d = _valid_if_present(value_col, valid_col)
-    return [d], [_true(d.column, mostly=mostly,
+    return [d], [_true(d.column, mostly=mostly, expectation="ExpectIdentifiersMostlyValid",
                        doc=f"at least {mostly:.0%} of present NHS numbers are valid")]
 
 
 def _postcode_rules() -> tuple[list[Derived], list[Spec]]:
     d = _valid_if_present("postcode", "postcode_valid")
-    return [d], [_true(d.column, mostly=0.95, doc="at least 95% of present postcodes valid")]
+    return [d], [_true(d.column, mostly=0.95, expectation="ExpectIdentifiersMostlyValid",
+                       doc="at least 95% of present postcodes valid")]
 
 
 def build_suite(table: t.StagedTable, ctx: SuiteContext) -> Suite:
