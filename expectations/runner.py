@@ -189,7 +189,13 @@ def _plain(value: Any) -> Any:
 def write_docs(path: Path, title: str, outcomes: list[ExpectationOutcome],
                subtitle: str = "") -> Path:
     """A self-contained HTML page (no scripts, no external assets) listing every expectation
-    with its status, so that it opens offline on a locked-down machine."""
+    with its status, so that it opens offline on a locked-down machine.
+
+    It stands in for GX's own Data Docs site on purpose: GX 1.24's site templates load
+    Bootstrap, Font Awesome and Vega from jsDelivr and cdnjs (a locked-down network shows a
+    broken page), and its validation pages print sample unexpected values — NHS numbers,
+    postcodes — while this page is shared unrestricted beside the nightly report
+    (docs/operations.md). Counts and observed figures only, never a row's values."""
     path.parent.mkdir(parents=True, exist_ok=True)
     failed_critical = sum(1 for o in outcomes if not o.success and o.severity == "critical")
     failed_warning = sum(1 for o in outcomes if not o.success and o.severity == "warning")
