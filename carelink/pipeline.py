@@ -391,7 +391,9 @@ def extract_recorded(settings: Settings, source: str, extract_date: date,
     # A rerun rewrites these; one that fails before it does must not leave an earlier run's
     # extract or Data Docs page to be reported (or staged) as tonight's.
     shutil.rmtree(extract_dir(settings, source, extract_date), ignore_errors=True)
-    (report_dir(settings, extract_date) / "data_docs" / f"{source}.html").unlink(missing_ok=True)
+    docs = report_dir(settings, extract_date) / "data_docs"
+    (docs / f"{source}.html").unlink(missing_ok=True)
+    shutil.rmtree(docs / source, ignore_errors=True)
     try:
         return extract_source(settings, source, extract_date)
     except WarehouseUnreachable:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from expectations.runner import (
+    DataDocs,
     ExpectationOutcome,
     OutcomeChecks,
     add_derived,
@@ -50,15 +51,16 @@ def validate_source(tables: dict[str, pd.DataFrame], source: str, *, extract_dat
     history = history or {}
     ctx = SuiteContext(extract_date=extract_date, tables=tables, history=history)
     result = GateResult(source=source, run_id=run_id, extract_date=extract_date)
+    docs = DataDocs(run_id, extract_date) if docs_dir is not None else None
     for table, suite in suites_for_source(source, ctx):
         df = tables.get(table.name)
         if df is None:
             df = pd.DataFrame()
         frame = add_derived(df, suite.derived, ctx)
-        result.outcomes.extend(run_specs(frame, suite.name, suite.specs))
+        result.outcomes.extend(run_specs(frame, suite.name, suite.specs, docs))
     if docs_dir is not None:
         result.docs_path = write_docs(
             Path(docs_dir) / f"{source}.html", f"Quality gate: {source}", result.outcomes,
             f"extract {extract_date.isoformat()}, run {run_id}; "
-            f"{'BLOCKED' if result.blocked else 'not blocked'}")
+            f"{'BLOCKED' if result.blocked else 'not blocked'}", docs)
     return result

@@ -19,6 +19,7 @@ from carelink.identity import nhs_digits
 from expectations import staleness as st
 from expectations import star
 from expectations.runner import (
+    DataDocs,
     ExpectationOutcome,
     OutcomeChecks,
     outcomes_frame,
@@ -236,30 +237,31 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
 
     # --- expectations
     outcomes: list[ExpectationOutcome] = []
+    docs = DataDocs(run_id, extract_date) if docs_dir is not None else None
     if not summary.empty:
         outcomes += run_specs(summary, "gp_register_practice_summary", [Spec(
             "stale_share_within_threshold", "ExpectColumnValuesToBeBetween",
             {"column": "stale_share", "min_value": 0, "max_value": stale_share_threshold},
             "warning", ("stale_share",),
             f"a practice with more than {stale_share_threshold:.0%} stale entries "
-            "should reconcile its register")])
+            "should reconcile its register")], docs)
     if not bias.empty:
         outcomes += run_specs(bias, "star_bias_practitioner", [Spec(
             "no_practitioner_flagged", "ExpectColumnValuesToBeInSet",
             {"column": "flagged", "value_set": [False]}, "warning", ("flagged",),
-            "mean Star change above the 99.8% funnel limit suggests optimistic scoring")])
+            "mean Star change above the 99.8% funnel limit suggests optimistic scoring")], docs)
     outcomes += run_specs(per_key, "linkage_sanity", [Spec(
         "one_valid_nhs_number_per_person_key", "ExpectRuleToHold",
         {"column": "_single_nhs_number"}, "critical",
         ("_single_nhs_number",),
-        "two valid NHS numbers under one person key: the linkage merged two people")])
+        "two valid NHS numbers under one person key: the linkage merged two people")], docs)
     if not contact.empty:
         contact_outcomes = run_specs(contact.assign(_service_contact_agrees=contact["agrees"]),
                                      "las_service_contact", [Spec(
             "service_contact_agrees_with_linkage", "ExpectRuleToHold",
             {"column": "_service_contact_agrees", "mostly": SERVICE_CONTACT_MOSTLY}, "warning",
             ("_service_contact_agrees",),
-            "LAS carers_service_contact (Yes) vs the carer being known to the provider")])
+            "LAS carers_service_contact (Yes) vs the carer being known to the provider")], docs)
         rate = float(contact["agrees"].mean())
         for o in contact_outcomes:
             o.details["agreement_rate"] = round(rate, 4)
@@ -268,5 +270,5 @@ def check_night(staged: dict[str, pd.DataFrame], linkage_dir: Path, *, extract_d
     if docs_dir is not None:
         checks.paths["docs"] = write_docs(
             Path(docs_dir) / f"{SOURCE}.html", "Cross-source checks", outcomes,
-            f"extract {extract_date.isoformat()}, run {run_id}")
+            f"extract {extract_date.isoformat()}, run {run_id}", docs)
     return checks

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -109,10 +110,91 @@ def add_derived(df: pd.DataFrame, derived: tuple[Derived, ...] | list[Derived],
     return out
 
 
-def run_specs(df: pd.DataFrame, suite_name: str, specs: list[Spec] | tuple[Spec, ...]
-              ) -> list[ExpectationOutcome]:
+# BASIC counts, with no sample of the failing values: a sample would carry NHS numbers and
+# postcodes into the Data Docs, which are shared unrestricted beside the nightly report.
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
+
+
+@dataclass
+class DataDocs:
+    """Great Expectations' own validation pages for one night's suites, made to open offline.
+
+    Each suite's validation result is rendered by GX's renderer (the one its Data Docs site
+    builder uses) as it is validated. Two things are changed. The remote stylesheets, scripts
+    and logo the page would load from CDNs are removed, and a small inline style is added,
+    so the page opens complete on a machine with no internet. The results carry counts only
+    (`RESULT_FORMAT`)."""
+
+    run_id: str
+    extract_date: date
+    pages: dict[str, str] = field(default_factory=dict)  # suite name → HTML
+
+    def add(self, validation: Any) -> None:
+        from datetime import datetime, time
+
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.render.renderer import ValidationResultsPageRenderer
+        from great_expectations.render.view import DefaultJinjaPageView
+
+        validation.meta["run_id"] = RunIdentifier(
+            run_name=self.run_id, run_time=datetime.combine(self.extract_date, time()))
+        for result in validation.results:
+            # GX's renderer takes Python numbers only (a numpy float observed value, as a
+            # share of non-null dates comes back, fails its page section with a traceback)
+            if result.result:
+                result.result = _plain_tree(result.result)
+        page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(validation))
+        self.pages[validation.suite_name] = page
+
+    def write(self, folder: Path, home: str) -> dict[str, Path]:
+        """One page per suite in `folder` (emptied first: a rerun's pages replace them),
+        made to open offline, its "Home" link going to `home` (relative to the folder)."""
+        if folder.exists():
+            for old in folder.glob("*.html"):
+                old.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for suite, page in sorted(self.pages.items()):
+            out[suite] = folder / f"{suite}.html"
+            out[suite].write_text(offline_page(page, home), encoding="utf-8")
+        return out
+
+
+_REMOTE = re.compile(
+    r"<link\b[^>]*\bhref=[\"']https?://[^>]*>"
+    r"|<script\b[^>]*>.*?</script>"
+    r"|<img\b[^>]*\bsrc=[\"']https?://[^>]*>", re.DOTALL | re.IGNORECASE)
+_OFFLINE_STYLE = """<style>
+body{font-family:sans-serif;margin:1.5em;max-width:80em}
+table{border-collapse:collapse;margin:.5em 0} td,th{border:1px solid #ccc;padding:3px 6px;
+text-align:left;vertical-align:top} th{background:#eee}
+.collapse{display:block} .fa-check-circle:before{content:"passed";color:#155724}
+.fa-times:before{content:"FAILED";color:#721c24;font-weight:bold}
+</style>"""
+
+
+# Links into the GX site this page would sit in (its index, suite pages, favicon): there is
+# no such site, so the index becomes the night's summary page and the rest go.
+_SITE_INDEX = re.compile(r'href="(?:\.\./)+index\.html"')
+_SITE_OTHER = re.compile(r'<link\b[^>]*\bhref="(?:\.\./)+static/[^>]*>'
+                         r'|href="(?:\.\./)+expectations/[^"]*"')
+
+
+def offline_page(page: str, home: str = "") -> str:
+    """GX's page without anything it would fetch from the internet (stylesheets, scripts,
+    the logo) or run (its scripts need the jQuery it fetched), plus an inline style; its
+    "Home" link goes to `home`."""
+    page = _SITE_INDEX.sub(f'href="{html.escape(home)}"', _REMOTE.sub("", page))
+    page = _SITE_OTHER.sub(lambda m: 'href="#"' if m.group(0).startswith("href") else "",
+                           page)
+    return page.replace("<head>", "<head>\n" + _OFFLINE_STYLE, 1)
+
+
+def run_specs(df: pd.DataFrame, suite_name: str, specs: list[Spec] | tuple[Spec, ...],
+              docs: DataDocs | None = None) -> list[ExpectationOutcome]:
     """Validate `df` against `specs` in one GX batch. Specs whose columns are absent are left
-    out (the missing column is reported by its own critical expectation).
+    out (the missing column is reported by its own critical expectation). With `docs`, GX's
+    page of the validation is kept for the night's Data Docs.
 
     A spec that is meaningless on an empty table (`needs_rows`) is not given to GX on a
     night with no rows, but it still gets its outcome: passed, over 0 rows. The contract's
@@ -135,7 +217,9 @@ def run_specs(df: pd.DataFrame, suite_name: str, specs: list[Spec] | tuple[Spec,
                                                               "name": spec.name, "index": i}))
     frame = df.reset_index(drop=True)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    validation = batch.validate(suite, result_format="BASIC")
+    validation = batch.validate(suite, result_format=RESULT_FORMAT)
+    if docs is not None:
+        docs.add(validation)
     by_index = {int(r.expectation_config.meta["index"]): r for r in validation.results}
     for i, spec in enumerate(runnable):
         res = by_index[i]
@@ -179,6 +263,14 @@ def _kwargs(spec: Spec, df: pd.DataFrame) -> dict[str, Any]:
     return kwargs
 
 
+def _plain_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_tree(v) for v in value]
+    return _plain(value)
+
+
 def _plain(value: Any) -> Any:
     try:
         return value.item()  # numpy scalar
@@ -187,16 +279,23 @@ def _plain(value: Any) -> Any:
 
 
 def write_docs(path: Path, title: str, outcomes: list[ExpectationOutcome],
-               subtitle: str = "") -> Path:
+               subtitle: str = "", docs: DataDocs | None = None) -> Path:
     """A self-contained HTML page (no scripts, no external assets) listing every expectation
-    with its status, so that it opens offline on a locked-down machine.
+    with its status, so that it opens offline on a locked-down machine; with `docs`, GX's
+    own page of each suite is written to a folder named after the page and linked from it.
 
-    It stands in for GX's own Data Docs site on purpose: GX 1.24's site templates load
-    Bootstrap, Font Awesome and Vega from jsDelivr and cdnjs (a locked-down network shows a
-    broken page), and its validation pages print sample unexpected values — NHS numbers,
-    postcodes — while this page is shared unrestricted beside the nightly report
-    (docs/operations.md). Counts and observed figures only, never a row's values."""
+    This page is the index of the night's Data Docs in place of GX's site builder, because
+    GX 1.24's site (index and pages) loads Bootstrap, Font Awesome and Vega from jsDelivr
+    and cdnjs, and a locked-down network shows a broken page. GX's validation pages are
+    kept, made to open offline by `DataDocs`. Everything here is shared unrestricted beside
+    the nightly report (docs/operations.md): counts and observed figures only, never a
+    row's values."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    written = docs.write(path.parent / path.stem, f"../{path.name}") if docs else {}
+    links = "".join(f'<li><a href="{html.escape(f"{path.stem}/{p.name}")}">'
+                    f"{html.escape(suite)}</a></li>" for suite, p in written.items())
+    gx_section = (f"<h2>Great Expectations validation pages</h2><ul>{links}</ul>"
+                  if links else "")
     failed_critical = sum(1 for o in outcomes if not o.success and o.severity == "critical")
     failed_warning = sum(1 for o in outcomes if not o.success and o.severity == "warning")
     rows = []
@@ -225,7 +324,7 @@ tr.ok td{{background:#f4fbf4}}
 {failed_warning} warnings.</p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(rows)}
-</tbody></table></body></html>
+</tbody></table>{gx_section}</body></html>
 """
     path.write_text(page, encoding="utf-8")
     return path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -252,3 +254,44 @@ def test_a_quiet_night_records_every_expectation(source, builder) -> None:
         zip(busy["suite"], busy["expectation"], strict=True))
     assert quiet["success"].all()
     assert busy["element_count"].notna().all() and (quiet["element_count"] == 0).all()
+
+
+def test_great_expectations_pages_open_offline_and_hold_no_values(tmp_path: Path) -> None:
+    """GX renders a page per suite (its Data Docs validation page) beside the night's
+    summary page. The page is shared unrestricted, so it carries counts, never a failing
+    row's values, and nothing it would fetch from the internet."""
+    tables = clean_provider()
+    carers = pd.concat([tables["provider_carer"]] * 10, ignore_index=True)
+    carers["carer_ref"] = [f"CR{i:06d}" for i in range(1, 21)]
+    bad = [f"99{i:08d}" for i in range(6)]  # the values that fail the NHS number rule
+    carers["nhs_number"] = [nhs(i) for i in range(14)] + bad
+    carers["nhs_number_valid"] = pd.array([True] * 14 + [False] * 6, dtype="boolean")
+    tables["provider_carer"] = carers
+    result = _run(tables, "provider", docs=tmp_path)
+    summary = (tmp_path / "provider.html").read_text()
+    page = tmp_path / "provider" / "provider_carer.html"
+    assert 'href="provider/provider_carer.html"' in summary
+    text = page.read_text()
+    assert "Expectation Validation Result" in text and "provider_carer" in text
+    assert "6 unexpected values found" in text  # the failure, as a count
+    assert not any(b in text for b in bad) and "partial_unexpected" not in text
+    assert "<script" not in text and 'src="http' not in text
+    assert not re.search(r"<link[^>]*href=\"https?://", text)
+    assert '<a href="../provider.html">Home</a>' in text
+    # a rerun of the night replaces the pages, leaving none from the earlier run
+    (tmp_path / "provider" / "provider_gone.html").write_text("old")
+    _run(tables, "provider", docs=tmp_path)
+    assert not (tmp_path / "provider" / "provider_gone.html").exists()
+    assert {p.name for p in (tmp_path / "provider").iterdir()} == {
+        f"{s}.html" for s in {o.suite for o in result.outcomes}}
+
+
+def test_great_expectations_renders_every_result_without_error(tmp_path: Path, caplog) -> None:
+    """GX's renderer takes Python numbers only: a numpy observed value (a share of
+    non-null dates, a row count) made it log a traceback and drop that page section."""
+    tables = clean_provider()
+    history = {name: [len(df) * 10] * 5 for name, df in tables.items()}  # volume fails
+    with caplog.at_level(logging.ERROR):
+        result = _run(tables, "provider", docs=tmp_path, history=history)
+    assert result.blocked
+    assert [r.getMessage()[:80] for r in caplog.records if r.levelno >= logging.ERROR] == []
