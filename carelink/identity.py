@@ -20,6 +20,9 @@ _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 _NAME_JUNK = re.compile(r"[^A-Z -]")
 _SPACES = re.compile(r"\s+")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]+(?:Z|[+-][0-9:]+)?)?$")
+_EMIS_DAY = re.compile(r"^[0-9]{1,2}$")
+_EMIS_YEAR = re.compile(r"^[0-9]{4}$")
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
@@ -193,8 +196,14 @@ def parse_date_iso(value: object) -> date | None:
     text = clean_text(value)
     if text is None:
         return None
+    # Only `YYYY-MM-DD`, optionally with a time (a DATE a driver hands over as a timestamp
+    # string). `date.fromisoformat` alone also takes `19560307`, week dates (`2026-W01-1`)
+    # and, on the first ten characters, any trailing junk: each a different export format
+    # that must quarantine the row, not be read as some date.
+    if not _ISO_DATE.match(text):
+        raise DateFormatError("expected YYYY-MM-DD")
     try:
-        return date.fromisoformat(text[:10]) if len(text) >= 10 else date.fromisoformat(text)
+        return date.fromisoformat(text[:10])
     except ValueError:
         raise DateFormatError("expected YYYY-MM-DD") from None
 
@@ -205,7 +214,10 @@ def parse_date_emis(value: object) -> date | None:
     if text is None:
         return None
     parts = text.split("-")
-    if len(parts) == 3 and parts[1][:3].upper() in _MONTHS and len(parts[1]) == 3:
+    # The year must have four digits: a file re-saved through Excel comes back as
+    # `07-Mar-56`, which `int()` would read as the year 56 and stage as a real date.
+    if len(parts) == 3 and parts[1][:3].upper() in _MONTHS and len(parts[1]) == 3 \
+            and _EMIS_DAY.match(parts[0]) and _EMIS_YEAR.match(parts[2]):
         try:
             return date(int(parts[2]), _MONTHS[parts[1].upper()], int(parts[0]))
         except ValueError:

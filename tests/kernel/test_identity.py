@@ -67,6 +67,10 @@ def test_date_parsers_per_source_format():
     assert idn.parse_date_emis("07-Mar-1956") == date(1956, 3, 7)
     assert idn.parse_date_emis("07-MAR-1956") == date(1956, 3, 7)
     assert idn.parse_date_iso("1956-03-07") == date(1956, 3, 7)
+    # A DATE a driver hands over as a timestamp string is still that date.
+    assert idn.parse_date_iso("1956-03-07 00:00:00") == date(1956, 3, 7)
+    assert idn.parse_date_iso("1956-03-07T10:15:00.5") == date(1956, 3, 7)
+    assert idn.parse_date_emis("7-Mar-1956") == date(1956, 3, 7)
     assert idn.parse_date_flexible("07/03/1956") == idn.parse_date_flexible("1956-03-07")
     assert idn.parse_date_dmy("NULL") is None
 
@@ -75,7 +79,12 @@ def test_date_parsers_per_source_format():
     "parser, raw",
     [(idn.parse_date_dmy, "1956-03-07"), (idn.parse_date_dmy, "31/02/2020"),
      (idn.parse_date_emis, "07/03/1956"), (idn.parse_date_emis, "31-Feb-2020"),
-     (idn.parse_date_iso, "07-03-1956")],
+     (idn.parse_date_iso, "07-03-1956"),
+     # An Excel re-save shortens EMIS years: `07-Mar-56` is not the year 56.
+     (idn.parse_date_emis, "07-Mar-56"), (idn.parse_date_emis, "07-Mar-195"),
+     # Other ISO shapes `date.fromisoformat` would take are not the spec's YYYY-MM-DD.
+     (idn.parse_date_iso, "19560307"), (idn.parse_date_iso, "1956-W10-3"),
+     (idn.parse_date_iso, "1956-03-07x")],
 )
 def test_date_parsers_reject_other_formats(parser, raw):
     with pytest.raises(idn.DateFormatError) as refused:

@@ -427,3 +427,29 @@ def test_an_upper_case_extension_is_the_same_file_name(tmp_path):
     result = _run(landing)
     assert result.state["practices_replaced"] == ["D82002"]
     assert not result.quarantine
+
+
+def test_two_digit_years_are_bad_dates_not_the_first_century(tmp_path):
+    """A register re-saved through Excel has `07-Mar-56`: quarantined as a bad date, never
+    staged as 0056-03-07 (which would pass into the warehouse as a real date of birth)."""
+    gp_dir = tmp_path / "landing" / "gp"
+    short = EMIS_ROWS[0].replace("07-Mar-1956", "07-Mar-56")
+    _write(gp_dir, "D82001_202611.csv", EMIS_HEADER, [EMIS_ROWS[1], short])
+    result = _run(tmp_path / "landing")
+    df = result.tables["gp_register_entry"]
+    assert list(df["entry_number"]) == [1]
+    assert all(d is None or d.year >= 1900 for d in df["date_of_birth"])
+    (fault,) = [q for q in result.quarantine if q.row_number == 2]
+    assert "bad date in Date of Birth (expected DD-Mon-YYYY)" in fault.reason
+
+
+def test_systmone_dates_in_another_iso_shape_are_bad_dates(tmp_path):
+    """`19600501` is not `YYYY-MM-DD`, though `date.fromisoformat` reads it."""
+    gp_dir = tmp_path / "landing" / "gp"
+    compact = S1_ROWS[0].replace("1960-05-01", "19600501")
+    _write(gp_dir, "D82002_202611.csv", S1_HEADER, [compact, S1_ROWS[1]])
+    result = _run(tmp_path / "landing")
+    df = result.tables["gp_register_entry"]
+    assert list(df["entry_number"]) == [2]
+    (fault,) = [q for q in result.quarantine if q.row_number == 1]
+    assert "bad date in DOB (expected YYYY-MM-DD)" in fault.reason
