@@ -241,8 +241,13 @@ def care_packages(staged: dict[str, pd.DataFrame], xref: pd.DataFrame, records: 
         ends = df["end_date"].where(df["end_date"].notna(), date.max)
         return df[(df["start_date"] <= end) & (ends >= start)]
 
-    this_year = in_window(packages, year_start, extract_date).sort_values("start_date")
-    last_year = in_window(packages, prev_start, year_start).sort_values("start_date")
+    # Two packages may start the same day (one replaced by another, or two records merged
+    # onto one person): the package id, the order LAS recorded them in, decides which is the
+    # latest. Sorted on the start date alone, the pick followed the order staging happened
+    # to return its rows in, so rerunning a night changed annual costs in this mart.
+    order = ["start_date", "package_id"]
+    this_year = in_window(packages, year_start, extract_date).sort_values(order, kind="stable")
+    last_year = in_window(packages, prev_start, year_start).sort_values(order, kind="stable")
     # The latest package as a whole (`last()` would mix in an earlier package's value
     # wherever the latest has none).
     current = this_year.groupby("cared_for_key").tail(1).set_index("cared_for_key")

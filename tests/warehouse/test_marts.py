@@ -97,6 +97,24 @@ def test_care_packages_are_the_cared_for_people_of_known_carers_latest_package_w
     assert pd.isna(mart.loc[0, "includes_contingency"])  # not the earlier package's True
 
 
+def test_care_packages_same_start_day_pick_does_not_depend_on_row_order() -> None:
+    """Two packages starting the same day: the later-recorded one (higher package_id) is the
+    latest, in this year and the year before, however staging orders its rows; a rerun of
+    the night must leave the mart exactly as it was."""
+    rows = [_package(7, 10, date(2024, 1, 1), 100.0, None),
+            _package(8, 10, date(2024, 1, 1), 150.0, None)]
+    relationships = pd.DataFrame({"carer_key": ["pk_c"], "cared_for_key": ["pk_cf"]})
+    xref = _xref({"las:10": "pk_cf"})
+    empty = pd.DataFrame(columns=["source_record_key", "person_key"])
+    marts = [care_packages({"las_care_package": frame("las_care_package", order)}, xref,
+                           empty, relationships, NIGHT)
+             for order in (rows, rows[::-1])]
+    for mart in marts:
+        assert mart.loc[0, "annual_cost"] == round(150.0 * 52.143, 2)
+        assert mart.loc[0, "change_from_previous_year"] == 0
+    pd.testing.assert_frame_equal(marts[0], marts[1])
+
+
 def test_care_packages_count_a_package_in_any_setting() -> None:
     """The contract: "per cared-for person with a package in the year", no setting named;
     someone whose only package is in a care home has a row."""
