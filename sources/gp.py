@@ -351,6 +351,13 @@ def _read_register(
     if isinstance(parsed, str):
         return parsed
     good, bad, _ = parsed
+    if not good and not bad:
+        # A header and nothing else is a register search that failed or was cut short, not
+        # a practice whose carers all stopped caring overnight: staged, it would empty the
+        # practice's register (every carer gone from the warehouse, no stale flag left) with
+        # no row quarantined and no volume check to notice, since GP files are incremental.
+        return ("header but no data rows: a register search that returned nobody; the "
+                "practice keeps its previous register")
     if bad and not good:
         # Every row bad is the file's fault (a changed date format, a shifted column), not
         # a register with nobody on it: it must not empty the practice's register.

@@ -453,3 +453,22 @@ def test_systmone_dates_in_another_iso_shape_are_bad_dates(tmp_path):
     assert list(df["entry_number"]) == [2]
     (fault,) = [q for q in result.quarantine if q.row_number == 1]
     assert "bad date in DOB (expected YYYY-MM-DD)" in fault.reason
+
+
+def test_a_header_only_file_does_not_empty_the_practice_register(tmp_path):
+    """A register file with its header and no rows is quarantined whole with the reason; the
+    practice keeps the register it had (here: its older, readable file on its first night),
+    instead of every carer of the practice silently leaving the warehouse."""
+    gp_dir = tmp_path / "landing" / "gp"
+    _write(gp_dir, "D82001_202610.csv", EMIS_HEADER, [EMIS_ROWS[0]])
+    _write(gp_dir, "D82001_202611.csv", EMIS_HEADER, [], crlf=True)
+    result = _run(tmp_path / "landing")
+    df = result.tables["gp_register_entry"]
+    assert df["source_file"].tolist() == ["D82001_202610.csv"]
+    (fault,) = [q for q in result.quarantine if q.file == "D82001_202611.csv"]
+    assert fault.row_number is None and "header but no data rows" in fault.reason
+    assert (tmp_path / "landing" / "quarantine" / "gp").exists()
+    # A practice that already has a register keeps it: nothing staged, nothing replaced.
+    again = _run(tmp_path / "landing", registers={"D82001": "D82001_202610.csv"})
+    assert again.tables["gp_register_entry"].empty
+    assert again.state["practices_replaced"] == []
