@@ -288,7 +288,7 @@ def _map_view(
     """Staged rows and (quarantine entry, raw row) pairs, in the view's order."""
     mapper = _MAPPERS[view]
     key = _KEY[view]
-    seen: set[int] = set()
+    seen: dict[int, bool] = {}  # key -> whether its latest version was staged
     good: list[dict[str, Any]] = []
     bad: list[tuple[QuarantinedRow, dict[str, Any]]] = []
     for n, row in enumerate(rows, start=1):
@@ -299,12 +299,18 @@ def _map_view(
             # No key value in the reason: dq.quarantine holds no row content. The row, key
             # and all, is in the restricted quarantine folder under the same row number.
             if key_value in seen:
-                raise _RowFault(f"duplicate {key} (the latest version kept)")
+                raise _RowFault(f"duplicate {key} (the latest version kept)" if seen[key_value]
+                                else f"older version of a {key} whose latest version is "
+                                "quarantined")
+            # The latest version holds the key even when it is itself quarantined: an older
+            # version staged in its place would load superseded values as tonight's, with
+            # only the newer row reported (the provider reader's rule for a first row too).
+            seen[key_value] = False
             mapped = mapper(row)
         except _RowFault as fault:
             bad.append((QuarantinedRow(SOURCE, view, n, str(fault)), row))
             continue
-        seen.add(key_value)
+        seen[key_value] = True
         mapped.update(extract_date=extract_date, source_file=view, source_row=None)
         good.append(mapped)
     return good, bad

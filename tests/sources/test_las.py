@@ -189,6 +189,26 @@ def test_a_key_read_twice_keeps_its_latest_version(las_db):
     assert people.loc[8, "surname"] == "Second"
 
 
+def test_an_older_version_does_not_stand_in_for_a_quarantined_latest_one(las_db):
+    """Of two versions of one person in the window, the latest has a bad date: both are
+    quarantined (the older with its reason), and the superseded older values are not staged
+    as tonight's."""
+    url, conn = las_db
+    conn.execute("INSERT INTO person VALUES (8, NULL, 'Old', 'First', '1940-01-01', 'Female', "
+                 "'2 Low St', 'NR1 1AA', 'Norwich', 'White', NULL, '2026-11-24 10:00:00')")
+    conn.execute("INSERT INTO person VALUES (8, NULL, 'New', 'Second', '01/01/1940', "
+                 "'Female', '2 Low St', 'NR1 1AA', 'Norwich', 'White', NULL, "
+                 "'2026-11-24 10:30:00')")
+    conn.commit()
+    result = las.extract(url, NIGHT)
+    assert 8 not in set(result.tables["las_person"]["person_id"])
+    reasons = sorted(q.reason for q in result.quarantine if q.file == "person")
+    assert "bad date in date_of_birth" in reasons
+    assert "older version of a person_id whose latest version is quarantined" in reasons
+    account = {f.file: f for f in result.files}["person"]
+    assert account.rows_read == account.rows_staged + account.rows_quarantined
+
+
 def test_booleans_costs_and_support_reason_codes(las_db):
     url, _ = las_db
     result = las.extract(url, NIGHT)
