@@ -308,6 +308,14 @@ def _read_delivery(
             if missing:
                 reasons[name] = f"{name}: schema changed, missing column(s) {', '.join(missing)}"
                 continue
+            # A column named twice cannot be read: which one holds the data is a guess (the
+            # first was taken, so a re-ordered export emptied every carer's postcode without
+            # a word). The GP reader refuses a repeated column for the same reason.
+            repeated = sorted({c for c in CSV_COLUMNS[name] if header.count(c) > 1})
+            if repeated:
+                reasons[name] = (f"{name}: schema changed, repeated column(s) "
+                                 f"{', '.join(repeated)}")
+                continue
             parsed[name] = (header, records)
     if reasons:
         raise _Rejected(reasons)

@@ -383,6 +383,19 @@ def test_missing_column_rejects(tmp_path: Path) -> None:
     assert "risk_level" in result.quarantine[0].reason
 
 
+def test_a_repeated_column_rejects(tmp_path: Path) -> None:
+    """Two `postcode` columns, the data in the second: reading the first would stage every
+    carer without a postcode and report nothing, so the delivery is rejected, named."""
+    header = list(CARERS[0]) + ["postcode"]
+    text = csv_bytes(CARERS).decode("utf-8").splitlines()
+    rows = [",".join(header)] + [line + "," for line in text[1:]]
+    write_delivery(tmp_path, raw={"carers.csv": ("\r\n".join(rows) + "\r\n").encode()})
+    result = provider.extract(tmp_path, DAY)
+    _assert_rejected(result, "carers.csv")
+    assert result.quarantine[0].reason == (
+        "carers.csv: schema changed, repeated column(s) postcode")
+
+
 # --- choosing the folder ---------------------------------------------------------------------
 
 
