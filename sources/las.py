@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -50,6 +51,7 @@ __all__ = ["OVERLAP", "extract"]
 log = logging.getLogger(__name__)
 
 SOURCE = "las"
+_UK = ZoneInfo("Europe/London")
 OVERLAP = timedelta(hours=1)  # replication commits late: re-read the last hour every night
 
 # The column each view is windowed and ordered by, and its key.
@@ -145,7 +147,7 @@ def extract(
         staged[view] = good
         for row in rows:  # the watermark covers every row returned, quarantined or not
             try:
-                ts = parse_timestamp(row.get(_WINDOW_COLUMN[view]))
+                ts = _uk_local(parse_timestamp(row.get(_WINDOW_COLUMN[view])))
             except DateFormatError:
                 ts = None
             if ts is not None and (high is None or ts > high):
@@ -344,9 +346,19 @@ def _date(value: object, column: str) -> date | None:
 
 def _ts(value: object, column: str) -> datetime | None:
     try:
-        return parse_timestamp(value)
+        return _uk_local(parse_timestamp(value))
     except DateFormatError:
         raise _RowFault(f"bad timestamp in {column}") from None
+
+
+def _uk_local(value: datetime | None) -> datetime | None:
+    """The views declare `timestamp` (UK local, no zone), but a value can still arrive with
+    an offset (text in a SQLite copy, a `timestamptz` view after a failover). It names one
+    instant, so it is kept as that instant in UK local time: compared as it came with the
+    naive ones, it stopped the whole extract with a TypeError, every night."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(_UK).replace(tzinfo=None)
 
 
 def _bool(value: object, column: str) -> bool | None:

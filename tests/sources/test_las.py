@@ -209,6 +209,21 @@ def test_an_older_version_does_not_stand_in_for_a_quarantined_latest_one(las_db)
     assert account.rows_read == account.rows_staged + account.rows_quarantined
 
 
+def test_a_timestamp_with_an_offset_is_read_as_uk_local_time(las_db):
+    """One `last_updated` written with an offset among naive ones: read as the same instant
+    in UK local time (here BST, +1h), staged, and counted in the watermark; it used to stop
+    the whole extract with a TypeError comparing the two kinds."""
+    url, conn = las_db
+    conn.execute("INSERT INTO person VALUES (9, NULL, 'Zoe', 'Zone', '1940-01-01', 'Female', "
+                 "'2 Low St', 'NR1 1AA', 'Norwich', 'White', NULL, "
+                 "'2026-06-24T09:00:00+00:00')")
+    conn.commit()
+    result = las.extract(url, NIGHT)
+    people = result.tables["las_person"].set_index("person_id")
+    assert people.loc[9, "last_updated"] == pd.Timestamp("2026-06-24 10:00:00")
+    assert datetime.fromisoformat(result.state["high_water_mark"]).tzinfo is None
+
+
 def test_booleans_costs_and_support_reason_codes(las_db):
     url, _ = las_db
     result = las.extract(url, NIGHT)
