@@ -419,10 +419,17 @@ def _record_failure(settings: Settings, source: str, extract_date: date, run_id:
 
 
 def _source_history(engine, source: str, extract_date: date) -> dict[str, list[int]]:
-    """Rows per staged table on previous loaded nights (for the volume expectations)."""
+    """Rows per staged table on previous loaded nights (for the volume expectations); for
+    GP also each practice's current register size, since a GP file replaces its practice's
+    whole register (`gp_register:<ods>`)."""
     import warehouse
+    from expectations.suites import PRACTICE_REGISTER
 
-    return warehouse.table_row_history(engine, source, before=extract_date)
+    history = warehouse.table_row_history(engine, source, before=extract_date)
+    if source == "gp":
+        history.update({f"{PRACTICE_REGISTER}{ods}": [n]
+                        for ods, n in warehouse.gp_register_sizes(engine).items()})
+    return history
 
 
 def _replace_run_rows(engine: sa.Engine, qualified_table: str, frame: pd.DataFrame,

@@ -18,7 +18,8 @@ validated.
 Volume: provider extracts are full snapshots, so a table with fewer than half the rows of the
 median of its last nights means a broken export (critical). LAS and GP extracts are
 incremental (changed rows / new files only), so their nightly counts legitimately swing and
-are not volume-checked.
+are not volume-checked; but a GP file replaces its practice's whole register, so a practice
+whose new register has fewer than half the entries of the one it replaces is a warning.
 """
 
 from __future__ import annotations
@@ -303,6 +304,24 @@ def _first_of_month(df: pd.DataFrame, ctx: SuiteContext) -> pd.Series:
     return (month.dt.day == 1).astype("boolean").where(month.notna(), pd.NA)
 
 
+PRACTICE_REGISTER = "gp_register:"  # history key prefix: a practice's staged register size
+
+
+def _register_kept_its_size(df: pd.DataFrame, ctx: SuiteContext) -> pd.Series:
+    """A practice's new register has at least half the entries of the register it replaces.
+
+    GP files arrive incrementally, so the source's nightly row count proves nothing; but each
+    file replaces its practice's whole register, so a practice whose register shrinks to a
+    fraction overnight is the volume collapse of a snapshot (a search cut short, a filter
+    left on). Null where the practice has no earlier register."""
+    sizes = df.groupby("practice_ods")["practice_ods"].transform("size")
+    before = df["practice_ods"].map(
+        lambda ods: (ctx.history.get(f"{PRACTICE_REGISTER}{ods}") or [None])[-1])
+    known = before.notna() & (before.fillna(0) > 0)
+    ok = sizes >= (before.fillna(0) * VOLUME_MIN_SHARE).apply(math.ceil)
+    return ok.astype("boolean").where(known, pd.NA)
+
+
 def _practice_known(df: pd.DataFrame, ctx: SuiteContext) -> pd.Series:
     return df["practice_ods"].isin(set(cl.practices())).astype("boolean").where(
         df["practice_ods"].notna(), pd.NA)
@@ -497,8 +516,12 @@ def build_suite(table: t.StagedTable, ctx: SuiteContext) -> Suite:
         add(_postcode_rules())
         month = Derived("_snapshot_month_first_day", ("snapshot_month",), _first_of_month)
         known = Derived("_practice_in_practice_list", ("practice_ods",), _practice_known)
-        derived += [month, known]
+        kept = Derived("_practice_register_kept_its_size", ("practice_ods",),
+                       _register_kept_its_size)
+        derived += [month, known, kept]
         specs += [
+            _true(kept.column, doc=f"a practice's new register has at least "
+                  f"{VOLUME_MIN_SHARE:.0%} of the entries of the one it replaces"),
             _in_set("layout", cl.GP_LAYOUTS), _in_set("sex", cl.PROVIDER_SEX),
             _regex("practice_ods", ODS), _regex("carer_code", CARER_CODE),
             _true(month.column), _true(known.column, doc="practice is in gp_practices.csv"),

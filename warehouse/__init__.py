@@ -9,6 +9,7 @@ from __future__ import annotations
 from warehouse.load import (
     StageResult,
     append_rows,
+    gp_register_sizes,
     keep_linkage_start,
     make_engine,
     marts_loaded_by,
@@ -67,6 +68,7 @@ __all__ = [
     "record_source_failure",
     "replace_rows",
     "stage_extract",
+    "gp_register_sizes",
     "table_row_history",
     "upgrade",
     "upgrade_engine",

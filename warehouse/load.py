@@ -387,6 +387,15 @@ def table_row_history(engine: sa.Engine, source: str, before: date) -> dict[str,
     return history
 
 
+def gp_register_sizes(engine: sa.Engine) -> dict[str, int]:
+    """Entries per practice in the staged GP registers (each practice's current register,
+    before tonight replaces any): what a practice's new register is compared with."""
+    tbl = table("staging.gp_register_entry")
+    stmt = sa.select(tbl.c.practice_ods, sa.func.count()).group_by(tbl.c.practice_ods)
+    with engine.connect() as conn:
+        return {str(ods): int(n) for ods, n in conn.execute(stmt).all() if ods is not None}
+
+
 # --- reads ------------------------------------------------------------------------------------
 
 

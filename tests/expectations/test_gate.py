@@ -94,6 +94,21 @@ def test_incremental_sources_are_not_volume_checked() -> None:
     assert not result.blocked
 
 
+def test_a_practice_register_that_collapses_is_flagged_not_blocked() -> None:
+    """GP files are incremental, but each replaces its practice's whole register: a practice
+    whose 2-entry register replaces one of 40 is a snapshot's volume collapse. A warning
+    (the file may be right), never a block; a practice with no earlier register, or one
+    that kept half, is fine."""
+    tables = clean_gp()
+    ods = tables["gp_register_entry"]["practice_ods"].iloc[0]
+    result = _run(tables, "gp", history={f"gp_register:{ods}": [40]})
+    assert not result.blocked
+    assert _failed(result) == {
+        ("gp_register_entry", "practice_register_kept_its_size"): "warning"}
+    assert not _run(tables, "gp", history={f"gp_register:{ods}": [4]}).failures
+    assert not _run(tables, "gp", history={"gp_register:Z99999": [40]}).failures
+
+
 def test_bad_value_set_is_a_warning_only() -> None:
     tables = clean_provider()
     tables["provider_carer"].loc[0, "sex"] = "Q"
