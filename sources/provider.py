@@ -83,6 +83,8 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 _MIN_TS, _MAX_TS = datetime(1678, 1, 1), datetime(2262, 1, 1)
 _INT64_MAX = 2**63 - 1
 _INTEGER = re.compile(r"^[+-]?\d+$")
+# More failing values than this, and none that parses, in one column: the format changed.
+_FORMAT_FAULT_ROWS = 5
 _FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RISK_FOLDED = {k.lower(): v for k, v in codelists.RISK_LEVEL_MAP.items()}
 
@@ -131,8 +133,16 @@ def extract(
     tables: dict[str, pd.DataFrame] = {}
     files: list[FileAccount] = []
     quarantine: list[QuarantinedRow] = []
-    staged_files = {name: _stage_file(name, spec, *parsed[name], folder_date)
+    unreadable: dict[str, list[str]] = {name: [] for name in PROVIDER_FILES}
+    staged_files = {name: _stage_file(name, spec, *parsed[name], folder_date, unreadable[name])
                     for name, spec in PROVIDER_FILES.items()}
+    # A column in which not one value parses is a changed export format, not a few slips:
+    # row by row it would quarantine a slice of the snapshot (every self-assessment, every
+    # closed carer and all their rows) and load the rest as the night's whole picture, below
+    # the volume check's radar. Like a missing column, it rejects the delivery.
+    faults = {name: f"{name}: {'; '.join(found)}" for name, found in unreadable.items() if found}
+    if faults:
+        return _reject(landing_dir, folder, extract_date, folder_date, faults, late_note)
     _hold_back_orphans(staged_files)
     for file_name, spec in PROVIDER_FILES.items():
         header, records = parsed[file_name]
@@ -426,8 +436,10 @@ def _stage_file(
     header: list[str],
     records: list[list[str]],
     folder_date: date,
+    unreadable: list[str] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    """Typed rows for the staged table, and (row_number, reason) for every row held back."""
+    """Typed rows for the staged table, and (row_number, reason) for every row held back.
+    A column none of whose values parses is noted in `unreadable` (a fault of the file)."""
     n = len(records)
     width = len(header)
     col_index = {}
@@ -454,11 +466,12 @@ def _stage_file(
         kind = types.get(name, "text")
         if kind == "date":
             parse = _parse_birth_date if name == "date_of_birth" else _parse_date
-            out[name] = _typed(values, name, "date", parse, reasons)
+            out[name] = _typed(values, name, "date", parse, reasons, unreadable)
         elif kind == "timestamp":
-            out[name] = _typed(values, name, "timestamp", _parse_timestamp, reasons)
+            out[name] = _typed(values, name, "timestamp", _parse_timestamp, reasons,
+                                 unreadable)
         elif kind == "integer":
-            out[name] = _typed(values, name, "integer", _parse_int, reasons)
+            out[name] = _typed(values, name, "integer", _parse_int, reasons, unreadable)
         else:
             out[name] = values
 
@@ -514,6 +527,7 @@ def _typed(
     kind: str,
     parse: Callable[[str], Any],
     reasons: list[list[str]],
+    unreadable: list[str] | None = None,
 ) -> pd.Series:
     """Parse each distinct value once (fast on 150k rows); note rows whose value fails."""
     mapping: dict[Hashable, Any] = {}
@@ -524,10 +538,14 @@ def _typed(
         except (ValueError, OverflowError):
             failed.add(value)
     if failed:
-        for i in np.flatnonzero(values.isin(failed).to_numpy()):
+        hits = np.flatnonzero(values.isin(failed).to_numpy())
+        for i in hits:
             # no value: dq.quarantine holds no row content (the row itself is kept in the
             # restricted quarantine folder, found by file and row number)
             reasons[i].append(f"bad {kind} in {column}")
+        if not mapping and len(hits) > _FORMAT_FAULT_ROWS and unreadable is not None:
+            unreadable.append(f"every one of its {len(hits)} values in {column} fails to "
+                              f"parse as {kind} (the export's format changed?)")
     return values.map(mapping)
 
 

@@ -396,6 +396,34 @@ def test_a_repeated_column_rejects(tmp_path: Path) -> None:
         "carers.csv: schema changed, repeated column(s) postcode")
 
 
+def test_a_column_in_which_nothing_parses_rejects_the_delivery(tmp_path: Path) -> None:
+    """Every self-assessment's weighted_score written as `72.0` (the export library now
+    writes integers as floats): not a few typing slips but a format change. Row by row it
+    would quarantine every self-assessment and load the rest as the whole snapshot; the
+    delivery is rejected instead, naming the file and column."""
+    rows = [ASSESSMENTS[0]] + [
+        {**ASSESSMENTS[1], "assessment_ref": f"A1{i:03d}", "weighted_score": f"{60 + i}.0"}
+        for i in range(6)]
+    write_delivery(tmp_path, raw={"assessments.csv": csv_bytes(rows)})
+    result = provider.extract(tmp_path, DAY)
+    _assert_rejected(result, "assessments.csv")
+    assert result.quarantine[0].reason == (
+        "assessments.csv: every one of its 6 values in weighted_score fails to parse as "
+        "integer (the export's format changed?)")
+
+
+def test_a_few_unparseable_values_stay_row_faults(tmp_path: Path) -> None:
+    """One value that parses among the failures: the failing rows are quarantined one by
+    one and the rest loads (the command-line contract's bad-date rule)."""
+    rows = [ASSESSMENTS[1]] + [
+        {**ASSESSMENTS[1], "assessment_ref": f"A1{i:03d}", "weighted_score": f"{60 + i}.0"}
+        for i in range(6)]
+    write_delivery(tmp_path, raw={"assessments.csv": csv_bytes(rows)})
+    result = provider.extract(tmp_path, DAY)
+    assert result.status == "extracted"
+    assert [q.reason for q in result.quarantine] == ["bad integer in weighted_score"] * 6
+
+
 # --- choosing the folder ---------------------------------------------------------------------
 
 
