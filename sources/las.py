@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -142,8 +143,14 @@ def extract(
     result = SourceExtract(source=SOURCE, extract_date=extract_date, status="extracted")
     high: datetime | None = None
     staged: dict[str, list[dict[str, Any]]] = {}
+    mapped_views = {view: _map_view(view, rows, extract_date) for view, rows in raw.items()}
+    faults = [f"view {view}: {fault}" for view, (_, bad) in mapped_views.items()
+              for fault in _format_faults(raw[view], bad)]
+    if faults:
+        raise ExtractRejected(SOURCE, f"LAS database {where}: {'; '.join(faults)} (the view's "
+                              "format changed?); nothing staged, the watermark stays")
     for view, rows in raw.items():
-        good, bad = _map_view(view, rows, extract_date)
+        good, bad = mapped_views[view]
         staged[view] = good
         for row in rows:  # the watermark covers every row returned, quarantined or not
             try:
@@ -316,6 +323,31 @@ def _map_view(
         mapped.update(extract_date=extract_date, source_file=view, source_row=None)
         good.append(mapped)
     return good, bad
+
+
+_FORMAT_FAULT_ROWS = 5  # more failing values than this, none readable: a format change
+_VALUE_FAULT = re.compile(r"^bad (?P<kind>\w+) in (?P<column>\w+)$")
+
+
+def _format_faults(rows: list[dict[str, Any]],
+                   bad: list[tuple[QuarantinedRow, dict[str, Any]]]) -> list[str]:
+    """Columns in which every value present failed to parse (more than a handful of them).
+
+    Quarantined row by row, they would be lost for good: the watermark moves past them, and
+    mending a view's format does not touch `last_updated`, so no later night reads them
+    again. Rejected as a whole, the night is re-read once the view is put right."""
+    failed: dict[tuple[str, str], int] = {}
+    for q, _ in bad:
+        match = _VALUE_FAULT.match(q.reason)
+        if match:
+            key = (match["column"], match["kind"])
+            failed[key] = failed.get(key, 0) + 1
+    out = []
+    for (column, kind), n in failed.items():
+        present = sum(1 for r in rows if clean_text(r.get(column)) is not None)
+        if n > _FORMAT_FAULT_ROWS and n == present:
+            out.append(f"every one of its {n} values in {column} fails to parse as {kind}")
+    return out
 
 
 def _int(value: object, column: str) -> int | None:

@@ -224,6 +224,23 @@ def test_a_timestamp_with_an_offset_is_read_as_uk_local_time(las_db):
     assert datetime.fromisoformat(result.state["high_water_mark"]).tzinfo is None
 
 
+def test_a_column_in_which_nothing_parses_rejects_the_night(las_db):
+    """The view now gives dates as DD/MM/YYYY: quarantined row by row, the watermark would
+    pass them and mending the view (which leaves last_updated alone) would never bring them
+    back. The night is rejected, naming the view and column, and the watermark stays."""
+    url, conn = las_db
+    conn.executemany("INSERT INTO assessment VALUES (?,?,?,?,?,?,?)", [
+        (40 + i, 1, "Review", f"0{i + 1}/11/2026", 0, None, "2026-11-24 07:00:00")
+        for i in range(6)])
+    conn.execute("DELETE FROM assessment WHERE assessment_id < 40")
+    conn.commit()
+    with pytest.raises(ExtractRejected) as rejected:
+        las.extract(url, NIGHT)
+    assert "view assessment: every one of its 6 values in assessment_date fails to parse " \
+        "as date" in str(rejected.value)
+    assert "/11/2026" not in str(rejected.value)  # no value from a row
+
+
 def test_booleans_costs_and_support_reason_codes(las_db):
     url, _ = las_db
     result = las.extract(url, NIGHT)
