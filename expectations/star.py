@@ -43,8 +43,10 @@ def _prepare(stars: pd.DataFrame) -> pd.DataFrame:
 def carer_changes(stars: pd.DataFrame) -> pd.DataFrame:
     """Per carer with reading 1 and a later reading: change and the latest's practitioner."""
     df = _prepare(stars).dropna(subset=["carer_ref", "reading", "total_score"])
-    # A reading scored again counts as its latest version (as `marts.star_change` takes it).
-    df = df.sort_values(["carer_ref", "reading", "recorded_at"], kind="stable")
+    # A reading scored again counts as its latest version (as `marts.star_change` takes it);
+    # two versions keyed in at one instant are told apart by star_ref, not by row order, so
+    # a rerun of the night gives the same figures.
+    df = df.sort_values(["carer_ref", "reading", "recorded_at", "star_ref"], kind="stable")
     df = df.drop_duplicates(["carer_ref", "reading"], keep="last")
     first = df[df["reading"] == 1].drop_duplicates("carer_ref").set_index("carer_ref")
     latest = df.drop_duplicates("carer_ref", keep="last").set_index("carer_ref")
@@ -133,7 +135,7 @@ def _previous_reading_totals(df: pd.DataFrame) -> pd.Series:
     `carer_changes` takes it) of the nearest lower reading number. A reading scored again is
     not its own previous reading."""
     latest = (df.dropna(subset=["carer_ref", "reading"])
-              .sort_values(["carer_ref", "reading", "recorded_at"], kind="stable")
+              .sort_values(["carer_ref", "reading", "recorded_at", "star_ref"], kind="stable")
               .drop_duplicates(["carer_ref", "reading"], keep="last"))
     latest = latest.assign(_previous=latest.groupby("carer_ref")["total_score"].shift(1))
     lookup = latest.set_index(["carer_ref", "reading"])["_previous"]

@@ -124,7 +124,10 @@ def _readings(staged: dict[str, pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame(columns=["carer_ref", "reading_1", "reading_2", "reading_3",
                                      "reading_1_on"])
     stars = stars.dropna(subset=["reading", "total_score"])
-    stars = stars.sort_values("recorded_at").drop_duplicates(["carer_ref", "reading"], keep="last")
+    # the latest version of a reading scored again; star_ref breaks a tie in recorded_at, so
+    # that a rerun of the night (staging read back in any order) gives the same mart
+    stars = stars.sort_values(["recorded_at", "star_ref"], kind="stable").drop_duplicates(
+        ["carer_ref", "reading"], keep="last")
     wide = stars.pivot(index="carer_ref", columns="reading", values="total_score")
     out = pd.DataFrame(index=wide.index)
     for n in (1, 2, 3):
@@ -145,7 +148,8 @@ def star_change(staged: dict[str, pd.DataFrame], xref: pd.DataFrame) -> pd.DataF
     if readings.empty:
         return pd.DataFrame(columns=columns)
     assessments = _frame(staged, "provider_assessment")
-    risk = (assessments.dropna(subset=["risk_level"]).sort_values("assessment_date")
+    risk = (assessments.dropna(subset=["risk_level"])
+            .sort_values(["assessment_date", "assessment_ref"], kind="stable")
             .groupby("carer_ref")["risk_level"].last()) if not assessments.empty else {}
     cared_for = _frame(staged, "provider_cared_for")
     need = (cared_for.sort_values("cared_for_ref").groupby("carer_ref")["main_need"].first()

@@ -232,3 +232,16 @@ def test_implausible_jump_is_measured_from_the_previous_reading_not_a_rescore() 
     got = dict(zip(flags["star_ref"], flags["flags"], strict=True))
     # A4: 38 − 25 (reading 2's latest version) = 13
     assert got == {"A3": "implausible_jump", "A4": "implausible_jump"}
+
+
+def test_a_reading_scored_twice_at_one_instant_is_read_the_same_in_any_row_order() -> None:
+    """Two versions of one reading keyed in at the same time: star_ref decides, not the
+    order staging is read back in, so a rerun of the night gives the same funnel."""
+    stars = _stars({"P101": [4.0]})
+    again = stars[stars["reading"] == 2].assign(star_ref="S1-2b", total_score=30)
+    both = pd.concat([stars, again], ignore_index=True)
+    forward = star.carer_changes(both)
+    backward = star.carer_changes(both.iloc[::-1].reset_index(drop=True))
+    assert forward.equals(backward)
+    first = int(stars.loc[stars["reading"] == 1, "total_score"].iloc[0])
+    assert forward["change"].tolist() == [30 - first]  # S1-2b sorts after S1-2
