@@ -15,7 +15,7 @@ from linkage.evaluate import stage_county
 from linkage.ig_report import MODEL_CHART_HTML, REPORT_HTML, REPORT_JSON, VIEWER_HTML
 from linkage.nightly import link_night
 from synthetic import generate_county
-from tests.support.browser import rendered_dom
+from tests.support.browser import rendered_dom, rendered_dom_until
 from tests.support.privacy import COMMON_WORDS
 
 NIGHT = date(2026, 11, 22)
@@ -144,8 +144,9 @@ def test_pages_render_offline_in_headless_chromium(nights: dict) -> None:
     dom = rendered_dom(folder / REPORT_HTML)
     assert "Threshold sensitivity" in dom and dom.count("<svg") >= 5
     for splink_page in (MODEL_CHART_HTML, VIEWER_HTML):
-        dom = rendered_dom(folder / splink_page)
         # vega draws its charts into a canvas: present only if the inline scripts ran
+        dom = rendered_dom_until(folder / splink_page,
+                                 lambda d: "<canvas" in d and 'class="marks"' in d)
         assert "<canvas" in dom and 'class="marks"' in dom, splink_page
 
 

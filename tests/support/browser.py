@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,19 @@ def rendered_dom(page: Path) -> str:
                           text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
+
+
+def rendered_dom_until(page: Path, drawn: Callable[[str], bool], attempts: int = 3) -> str:
+    """`rendered_dom`, tried again (up to `attempts` times) while `drawn` says the page's
+    scripts have not finished: on a loaded 2-core machine headless Chromium's virtual time
+    now and then ends before a large inline script (Splink's comparison viewer) has drawn.
+    A page that never draws still fails."""
+    dom = ""
+    for _ in range(attempts):
+        dom = rendered_dom(page)
+        if drawn(dom):
+            break
+    return dom
 
 
 def screenshot(page: Path, out: Path, height: int = 2400) -> Path:
