@@ -87,17 +87,9 @@ def _gx():
                                                          metric_calculations=False)
     asset = context.data_sources.add_pandas("carelink").add_dataframe_asset("frame")
     batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-    return gx, _ExpectationClasses(gxe, custom.CUSTOM_EXPECTATIONS), batch_definition
-
-
-class _ExpectationClasses:
-    """A spec's expectation class by name: a GX built-in or one of expectations.custom."""
-
-    def __init__(self, gxe, custom: dict) -> None:
-        self._gxe, self._custom = gxe, custom
-
-    def __getattr__(self, name: str):
-        return self._custom[name] if name in self._custom else getattr(self._gxe, name)
+    # a spec names its class: one of expectations.custom, else a GX built-in
+    classes = {**vars(gxe), **custom.CUSTOM_EXPECTATIONS}
+    return gx, classes, batch_definition
 
 
 def add_derived(df: pd.DataFrame, derived: tuple[Derived, ...] | list[Derived],
@@ -209,10 +201,10 @@ def run_specs(df: pd.DataFrame, suite_name: str, specs: list[Spec] | tuple[Spec,
                               details={"not_run": "no rows tonight"}) for s in vacuous]
     if not runnable:
         return out
-    gx, gxe, batch_definition = _gx()
+    gx, classes, batch_definition = _gx()
     suite = gx.ExpectationSuite(name=suite_name)
     for i, spec in enumerate(runnable):
-        cls = getattr(gxe, spec.expectation)
+        cls = classes[spec.expectation]
         suite.add_expectation(cls(**_kwargs(spec, df), meta={"severity": spec.severity,
                                                               "name": spec.name, "index": i}))
     frame = df.reset_index(drop=True)

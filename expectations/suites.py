@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from carelink import codelists as cl
@@ -314,12 +315,13 @@ def _register_kept_its_size(df: pd.DataFrame, ctx: SuiteContext) -> pd.Series:
     file replaces its practice's whole register, so a practice whose register shrinks to a
     fraction overnight is the volume collapse of a snapshot (a search cut short, a filter
     left on). Null where the practice has no earlier register."""
+    previous = {key.removeprefix(PRACTICE_REGISTER): counts[-1]
+                for key, counts in ctx.history.items()
+                if key.startswith(PRACTICE_REGISTER) and counts and counts[-1] > 0}
     sizes = df.groupby("practice_ods")["practice_ods"].transform("size")
-    before = df["practice_ods"].map(
-        lambda ods: (ctx.history.get(f"{PRACTICE_REGISTER}{ods}") or [None])[-1])
-    known = before.notna() & (before.fillna(0) > 0)
-    ok = sizes >= (before.fillna(0) * VOLUME_MIN_SHARE).apply(math.ceil)
-    return ok.astype("boolean").where(known, pd.NA)
+    before = df["practice_ods"].map(previous)
+    ok = sizes >= np.ceil(before * VOLUME_MIN_SHARE)  # no earlier register: NaN, masked
+    return ok.astype("boolean").where(before.notna(), pd.NA)
 
 
 def _practice_known(df: pd.DataFrame, ctx: SuiteContext) -> pd.Series:
