@@ -43,7 +43,7 @@ from carelink.identity import (
     parse_date_iso,
     parse_timestamp,
 )
-from sources.quarantine import quarantine_folder, restrict
+from sources.quarantine import FORMAT_FAULT_ROWS, quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract, staged_frame
 from sources.tables import LAS_VIEWS
 
@@ -325,7 +325,6 @@ def _map_view(
     return good, bad
 
 
-_FORMAT_FAULT_ROWS = 5  # more failing values than this, none readable: a format change
 _VALUE_FAULT = re.compile(r"^bad (?P<kind>\w+) in (?P<column>\w+)$")
 
 
@@ -345,7 +344,7 @@ def _format_faults(rows: list[dict[str, Any]],
     out = []
     for (column, kind), n in failed.items():
         present = sum(1 for r in rows if clean_text(r.get(column)) is not None)
-        if n > _FORMAT_FAULT_ROWS and n == present:
+        if n > FORMAT_FAULT_ROWS and n == present:
             out.append(f"every one of its {n} values in {column} fails to parse as {kind}")
     return out
 

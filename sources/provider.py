@@ -38,7 +38,7 @@ import pandas as pd
 from carelink import codelists, identity
 from carelink.errors import SourceError
 from sources.encoding import NotUtf8, utf8_text
-from sources.quarantine import quarantine_folder, restrict
+from sources.quarantine import FORMAT_FAULT_ROWS, quarantine_folder, restrict
 from sources.result import FileAccount, QuarantinedRow, SourceExtract
 from sources.tables import PROVIDER_FILES, StagedTable
 
@@ -83,8 +83,6 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
 _MIN_TS, _MAX_TS = datetime(1678, 1, 1), datetime(2262, 1, 1)
 _INT64_MAX = 2**63 - 1
 _INTEGER = re.compile(r"^[+-]?\d+$")
-# More failing values than this, and none that parses, in one column: the format changed.
-_FORMAT_FAULT_ROWS = 5
 _FOLDER_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RISK_FOLDED = {k.lower(): v for k, v in codelists.RISK_LEVEL_MAP.items()}
 
@@ -543,7 +541,7 @@ def _typed(
             # no value: dq.quarantine holds no row content (the row itself is kept in the
             # restricted quarantine folder, found by file and row number)
             reasons[i].append(f"bad {kind} in {column}")
-        if not mapping and len(hits) > _FORMAT_FAULT_ROWS and unreadable is not None:
+        if not mapping and len(hits) > FORMAT_FAULT_ROWS and unreadable is not None:
             unreadable.append(f"every one of its {len(hits)} values in {column} fails to "
                               f"parse as {kind} (the export's format changed?)")
     return values.map(mapping)

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from carelink.private import DIR_MODE, private_dir, restrict
 
-__all__ = ["quarantine_folder", "restrict"]
+__all__ = ["FORMAT_FAULT_ROWS", "quarantine_folder", "restrict"]
+
+# Row by row, a bad value is a slip and its row is quarantined. More failing values than this
+# in one column, and not one that parses, is the export's format changing: the delivery (or
+# the LAS night) is rejected instead, so that no slice of it is silently left out.
+FORMAT_FAULT_ROWS = 5
 
 
 def quarantine_folder(landing_dir: Path, source: str, night: date) -> Path:
